@@ -1,0 +1,14 @@
+// json_format.hpp: bytes exactly as Python's json.dump writes them (HRM's dataset.json and
+// identifiers.json are compared byte for byte), and JSON number formatting shared by reports.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace hrm {
+
+std::string python_float_repr(double v);                 // repr(float): "1.0", "4.154166666666667", "1e-05"
+std::string python_json_string(const std::string& s);    // json.dumps(str) with ensure_ascii=True
+std::string python_json_string_list(const std::vector<std::string>& v);  // json.dumps(list)
+
+}  // namespace hrm
