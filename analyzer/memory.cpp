@@ -1,0 +1,81 @@
+// memory.cpp: parameter count and a per-GPU memory model of one HRM training step.
+//
+// The activation model follows HRM-SPEC 1.7/1.10: only the last L and H module calls keep a graph,
+// so saved activations cover H_layers + L_layers blocks whatever H_cycles, L_cycles and
+// halt_max_steps are. Per block and token (bf16, 2 bytes each) the backward needs: the block input
+// (D), q/k/v after RoPE (3D), the attention output (D), the two pre-norm residual sums (2D), the MLP
+// input (D), gate|up (2I) and SiLU(gate)*up (I), plus fp32 softmax log-sum-exp per head and two fp32
+// RMSNorm scales. On top: the bf16 carry z_H, z_L (2D per token), the largest transient of a no-grad
+// block (3D + 2I per token), and logits with the fp64 stablemax working copy and its gradient.
+#include "analyzer/memory.hpp"
+
+#include <cmath>
+
+namespace hrm {
+
+namespace {
+constexpr double kBf16 = 2.0, kFp32 = 4.0;
+constexpr double kWorkspaceBytes = 1024.0 * 1024.0 * 1024.0;  // CUDA context + cuBLAS workspace + allocator slack
+}  // namespace
+
+ModelShape model_shape(const ArchConfig& a, std::int64_t puzzle_emb_ndim, std::int64_t seq_len, std::int64_t vocab) {
+  ModelShape m;
+  m.hidden = a.hidden_size;
+  m.heads = a.num_heads;
+  // I = round_up_256(round(expansion * D * 2/3)); Python's round() is round-half-even, as nearbyint.
+  const auto raw = static_cast<std::int64_t>(std::nearbyint(a.expansion * static_cast<double>(a.hidden_size) * 2.0 / 3.0));
+  m.intermediate = (raw + 255) / 256 * 256;
+  m.puzzle_emb_len = puzzle_emb_ndim > 0 ? (puzzle_emb_ndim + a.hidden_size - 1) / a.hidden_size : 0;
+  m.seq_len = seq_len;
+  m.tokens = seq_len + m.puzzle_emb_len;
+  m.vocab = vocab;
+  m.layers = a.H_layers + a.L_layers;
+  return m;
+}
+
+std::int64_t hrm_num_params(const ModelShape& m, bool learned_positions) {
+  const std::int64_t D = m.hidden, I = m.intermediate;
+  const std::int64_t block = D * 3 * D + D * D + D * 2 * I + I * D;  // qkv, o, gate_up, down
+  std::int64_t n = m.layers * block + m.vocab * D /*embed_tokens*/ + D * m.vocab /*lm_head*/ + 2 * D + 2 /*q_head*/;
+  if (learned_positions) n += m.tokens * D;
+  return n;
+}
+
+static double activation_bytes_per_row(const ModelShape& m) {
+  const double D = static_cast<double>(m.hidden), I = static_cast<double>(m.intermediate);
+  const double per_block_token = (8.0 * D + 3.0 * I) * kBf16 + static_cast<double>(m.heads) * kFp32 + 2.0 * kFp32;
+  const double per_token = static_cast<double>(m.layers) * per_block_token + 2.0 * D * kBf16 + (3.0 * D + 2.0 * I) * kBf16;
+  const double logits = static_cast<double>(m.seq_len * m.vocab) * (kBf16 + 8.0 /*fp64 stablemax*/ + kFp32 /*grad*/);
+  return per_token * static_cast<double>(m.tokens) + logits;
+}
+
+MemoryEstimate estimate_memory(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
+                               std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size) {
+  MemoryEstimate e;
+  e.num_params = hrm_num_params(m, learned_positions);
+  const double p = static_cast<double>(e.num_params);
+  e.params_bytes = p * kFp32;
+  e.optimizer_bytes = 2.0 * p * kFp32;
+  e.gradient_bytes = p * kFp32;
+  const double ndim = static_cast<double>(puzzle_emb_ndim);
+  // Table, plus the all-gathered local row gradients and ids of every rank (HRM-SPEC 3.2).
+  e.puzzle_emb_bytes = static_cast<double>(num_puzzle_identifiers) * ndim * kFp32 +
+                       static_cast<double>(world_size * local_batch) * (ndim * kFp32 + 4.0);
+  e.activation_bytes_per_row = activation_bytes_per_row(m);
+  e.activation_bytes = e.activation_bytes_per_row * static_cast<double>(local_batch);
+  e.workspace_bytes = kWorkspaceBytes;
+  e.per_gpu_bytes = e.params_bytes + e.optimizer_bytes + e.gradient_bytes + e.puzzle_emb_bytes +
+                    e.activation_bytes + e.workspace_bytes;
+  return e;
+}
+
+std::int64_t max_local_batch(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
+                             std::int64_t puzzle_emb_ndim, std::int64_t world_size, double gpu_bytes) {
+  const MemoryEstimate base = estimate_memory(m, learned_positions, num_puzzle_identifiers, puzzle_emb_ndim, 0, world_size);
+  const double per_row = base.activation_bytes_per_row +
+                         static_cast<double>(world_size) * (static_cast<double>(puzzle_emb_ndim) * kFp32 + 4.0);
+  const double room = gpu_bytes - base.per_gpu_bytes;
+  return room <= 0 ? 0 : static_cast<std::int64_t>(room / per_row);
+}
+
+}  // namespace hrm

@@ -1,0 +1,42 @@
+// memory.hpp: parameter count (as HRM counts it) and per-GPU memory estimate of HRM training.
+#pragma once
+
+#include <cstdint>
+
+#include "common/config.hpp"
+
+namespace hrm {
+
+struct ModelShape {
+  std::int64_t hidden = 0, heads = 0, intermediate = 0;  // D, H, I (SwiGLU)
+  std::int64_t puzzle_emb_len = 0;                       // P = ceil(puzzle_emb_ndim / D)
+  std::int64_t seq_len = 0, tokens = 0;                  // S, T = S + P
+  std::int64_t vocab = 0, layers = 0;                    // V, H_layers + L_layers
+};
+
+ModelShape model_shape(const ArchConfig& arch, std::int64_t puzzle_emb_ndim, std::int64_t seq_len, std::int64_t vocab);
+
+// Trainable parameters as HRM logs num_params (HRM-SPEC 1.2): excludes the puzzle-embedding table
+// and H_init/L_init, which are buffers. 27,275,266 for the Sudoku model.
+std::int64_t hrm_num_params(const ModelShape& m, bool learned_positions);
+
+struct MemoryEstimate {
+  std::int64_t num_params = 0;
+  double params_bytes = 0;          // fp32 master weights
+  double optimizer_bytes = 0;       // AdamATan2 m and v, fp32
+  double gradient_bytes = 0;        // fp32 gradients
+  double puzzle_emb_bytes = 0;      // fp32 table on every GPU (+ its all-gathered row gradients)
+  double activation_bytes = 0;      // one-step gradient: saved activations of the last L and H stacks + carry
+  double workspace_bytes = 0;       // CUDA context, cuBLAS workspace, allocator slack (fixed allowance)
+  double per_gpu_bytes = 0;         // sum of the above
+  double activation_bytes_per_row = 0;  // activation_bytes / local batch
+};
+
+MemoryEstimate estimate_memory(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
+                               std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size);
+
+// Largest local batch whose estimate fits in `gpu_bytes` (0 if not even one row fits).
+std::int64_t max_local_batch(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
+                             std::int64_t puzzle_emb_ndim, std::int64_t world_size, double gpu_bytes);
+
+}  // namespace hrm
