@@ -161,11 +161,11 @@ Config parse_config(const std::string& text, const std::string& source_name) {
     }
     for (auto& [k, v] : *tbl) {
       const std::string key = sec + "." + std::string(k.str());
-      const SourcePos pos = pos_of(v, source_name);
+      const SourcePos key_pos{source_name, static_cast<int>(k.source().begin.line), static_cast<int>(k.source().begin.column)};
       ConfigField* f = find_field(fields, key);
-      if (!f) throw InputError(pos.str(), fmt::format("unknown key '{}'", key), suggest(key, c));
-      assign(*f, v, pos);
-      c.positions[key] = pos;
+      if (!f) throw InputError(key_pos.str(), fmt::format("unknown key '{}'", key), suggest(key, c));
+      assign(*f, v, pos_of(v, source_name));
+      c.positions[key] = key_pos;
     }
   }
   if (c.data.path.empty())
