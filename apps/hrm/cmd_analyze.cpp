@@ -1,36 +1,74 @@
-// cmd_analyze.cpp: `hrm analyze CONFIG [KEY=VALUE...] [--format text|json|md] [--strict]`.
-// Exit code: 0 vetted, 1 rejected, 2 could not analyze (thrown InputError, handled in main).
+// cmd_analyze.cpp: `hrm analyze CONFIG [KEY=VALUE...] [--format text|json|md|sarif] [--strict]
+// [--report DIR] [--sweep KEY=V1,V2,...]...`.
+// Exit code: 0 vetted, 1 rejected, 2 could not analyze (thrown InputError, handled in main). A sweep
+// exits 0 when some combination is vetted and 1 when none is.
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <boost/program_options.hpp>
 
 #include "analyzer/report.hpp"
+#include "analyzer/sweep.hpp"
 #include "apps/hrm/commands.hpp"
+#include "common/atomic_write.hpp"
 #include "common/error.hpp"
 #include "reports/render.hpp"
 
 namespace po = boost::program_options;
+namespace fs = std::filesystem;
 
 namespace hrm::cli {
+
+namespace {
 
 bool stdout_wants_color() {
   const char* nc = std::getenv("NO_COLOR");
   return ::isatty(STDOUT_FILENO) && !(nc && *nc);
 }
 
+// The report folder appears whole or not at all: every file goes into a hidden staging folder that
+// replaces DIR only at the end (common/atomic_write.hpp), so a failure leaves no partial report.
+void write_report_dir(const std::string& dir, const Report& report, const SweepResult* sweep) {
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"preflight.json", report_to_json(report).dump(2) + "\n"},
+      {"preflight.md", render_markdown(report)},
+      {"preflight.html", render_html(report)},
+      {"preflight.sarif", report_to_sarif(report).dump(2) + "\n"}};
+  if (sweep) {
+    files.emplace_back("sweep.json", sweep_to_json(*sweep).dump(2) + "\n");
+    files.emplace_back("sweep.md", render_sweep_markdown(*sweep));
+    files.emplace_back("sweep.html", render_sweep_html(*sweep));
+  }
+  try {
+    StagingDir stage(dir);
+    for (const auto& [name, text] : files) write_file_atomic((fs::path(stage.path()) / name).string(), text);
+    std::error_code ec;
+    if (fs::is_directory(dir, ec) && fs::is_empty(dir, ec)) fs::remove(dir, ec);  // an empty folder made for the report
+    stage.commit("preflight.json");
+  } catch (const InputError& e) {
+    throw InputError("--report " + dir, fmt::format("cannot write the report folder ({})", e.what()),
+                     "give a folder that can be created, or an earlier report folder to replace");
+  }
+}
+
+}  // namespace
+
 int analyze(const Args& args) {
-  std::string config_path, format;
-  std::vector<std::string> overrides;
+  std::string config_path, format, report_dir;
+  std::vector<std::string> overrides, sweeps;
   bool strict = false;
   po::options_description opts("hrm analyze CONFIG [KEY=VALUE...] [options]");
   opts.add_options()
       ("help,h", "show this help")
-      ("format", po::value(&format)->default_value("text"), "text | json | md")
-      ("strict", po::bool_switch(&strict), "warnings reject the config too");
+      ("format", po::value(&format)->default_value("text"), "text | json | md | sarif (SARIF 2.1.0 for code scanning)")
+      ("strict", po::bool_switch(&strict), "warnings reject the config too")
+      ("report", po::value(&report_dir), "also write preflight.{json,md,html,sarif} (and sweep.* with --sweep) into DIR")
+      ("sweep", po::value(&sweeps)->composing(), "KEY=V1,V2,...: analyze every combination of the values (repeatable)");
   po::options_description hidden;
   hidden.add_options()("config", po::value(&config_path)->required(), "TOML config")(
       "override", po::value(&overrides)->composing(), "KEY=VALUE");
@@ -42,21 +80,44 @@ int analyze(const Args& args) {
   po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
   if (vm.count("help")) {
     std::cout << opts << "\nKEY=VALUE overrides any config key, e.g. train.global_batch_size=384 arch.L_cycles=8\n"
-              << "exit codes: 0 vetted, 1 rejected, 2 could not analyze\n";
+              << "--sweep train.global_batch_size=96,192,384 --sweep hardware.num_gpus=1,8 analyzes all 6 combinations\n"
+              << "exit codes: 0 vetted, 1 rejected, 2 could not analyze; a sweep: 0 when some combination is vetted\n";
     return 0;
   }
   po::notify(vm);
-  if (format != "text" && format != "json" && format != "md")
-    throw InputError("--format", fmt::format("'{}' is not a format; expected text, json or md", format));
+  if (format != "text" && format != "json" && format != "md" && format != "sarif")
+    throw InputError("--format", fmt::format("'{}' is not a format; expected text, json, md or sarif", format));
 
   Config config = load_config(config_path);
   for (const auto& kv : overrides) apply_override(config, kv);
   validate_config(config);
-  const Report report = hrm::analyze(config, AnalyzeOptions{strict});
+  std::vector<SweepAxis> axes;
+  for (const auto& s : sweeps) axes.push_back(parse_sweep_axis(config, s));
+  if (!axes.empty() && format == "sarif")
+    throw InputError("--format sarif", "SARIF describes one analysis and cannot show a sweep",
+                     "pick a combination from the sweep and run --format sarif with it as KEY=VALUE overrides");
 
-  if (format == "json") std::cout << report_to_json(report).dump(2) << "\n";
-  else if (format == "md") std::cout << render_markdown(report);
-  else std::cout << render_text(report, stdout_wants_color());
+  const AnalyzeOptions analyze_opts{strict};
+  const Report report = hrm::analyze(config, analyze_opts);
+  std::optional<SweepResult> sweep;
+  if (!axes.empty()) sweep = run_sweep(config, report, axes, analyze_opts);
+  if (!report_dir.empty()) write_report_dir(report_dir, report, sweep ? &*sweep : nullptr);
+
+  const bool color = stdout_wants_color();
+  if (sweep) {
+    if (format == "json") std::cout << sweep_to_json(*sweep).dump(2) << "\n";
+    else if (format == "md") std::cout << render_sweep_markdown(*sweep);
+    else std::cout << render_sweep_text(*sweep, color);
+  } else {
+    if (format == "json") std::cout << report_to_json(report).dump(2) << "\n";
+    else if (format == "md") std::cout << render_markdown(report);
+    else if (format == "sarif") std::cout << report_to_sarif(report).dump(2) << "\n";
+    else std::cout << render_text(report, color);
+  }
+  std::cout.flush();
+  if (!report_dir.empty())  // on stderr: stdout stays one machine-readable document for json, md and sarif
+    std::cerr << "report: " << (fs::path(report_dir) / (sweep ? "sweep.html" : "preflight.html")).string() << "\n";
+  if (sweep) return sweep->recommended >= 0 ? 0 : 1;
   return report.verdict == "vetted" ? 0 : 1;
 }
 
