@@ -1,5 +1,10 @@
 // replay.hpp: the schedule replay (ARCHITECTURE.md 4.3): HRM's training sampler (datasets/sampler)
 // run over the whole schedule with the config's seed, recording what the trainer would get.
+//
+// Per-batch statistics (groups, truncation, coverage) cover the executed steps, the batches the
+// trainer trains on; yielded_batches, batches_per_iteration and dropped_rows describe the sampler's
+// whole output. Iterations replay in parallel (each has its own RNG, HRM-SPEC 5.1) and are merged
+// in order, so the result does not depend on the thread count.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +23,7 @@ struct ReplaySpec {
   std::int64_t seed = 0;
   std::int64_t total_steps = 0;        // HRM's formula (schedule.hpp); batches past it are skipped
   std::int64_t coverage_steps = 2000;  // how many leading steps to record coverage for
+  int threads = 0;                     // worker threads; 0: one per hardware thread
 };
 
 struct ReplayResult {

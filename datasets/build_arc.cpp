@@ -2,11 +2,12 @@
 //
 // The build follows HRM's order of random draws, so seed 42 reproduces HRM's bytes:
 //  1. list each DIR (in the given order): subfolders and *.json files sorted by bytes; read all;
-//  2. per subfolder: shuffle its tasks, then augment each in that order (trials draw t, colours);
+//  2. per subfolder: shuffle its tasks, then augment each in that order (trials draw t, colours;
+//     checking them for duplicates runs on all cores);
 //  3. draw the train split's translations (per puzzle no_aug_id, then pad_r, pad_c per example);
 //  4. render and write both splits. This draws nothing, so it runs on all cores.
 // Augmented versions are kept as (dihedral id, colour map) and rendered only when written, so
-// memory stays small where the output is large (num_aug 1000 writes about 8 GB).
+// memory stays small where the output is large (num_aug 1000 writes 7.3 GB for ARC-1).
 #include "datasets/build_arc.hpp"
 
 #include <fcntl.h>
@@ -47,6 +48,9 @@ constexpr int kCanvas = kArcMaxGridSize;  // every grid is placed on a 30 x 30 c
 constexpr std::int64_t kSeqLen = kCanvas * kCanvas;
 constexpr std::uint8_t kPad = 0, kEos = 1, kColour0 = 2;  // tokens; colours 0-9 are 2-11
 constexpr std::int64_t kRetriesFactor = 5;                // HRM's ARCAugmentRetriesFactor
+constexpr std::int64_t kRowsPerWrite = 1024;                 // rows a writer renders per write (0.9 MB)
+constexpr std::int64_t kMaxTrialBatch = 4096;                  // augmentation trials encoded together
+constexpr std::size_t kTrialsPerThread = 64;              // fewer trials are encoded without a new thread
 // A task has at most 8 dihedral x 9! colour-map versions; asking for more only burns trials.
 constexpr std::int64_t kMaxNumAug = 8LL * 362880 - 1;
 
@@ -62,21 +66,24 @@ struct Task {
   std::vector<Version> versions;  // the original, then the accepted augmentations in order
 };
 
-// Runs fn(i) for every i in [0, n) on all cores. When calls throw, the exception of the smallest
-// such i is rethrown, so which error a user sees does not depend on thread timing.
+std::size_t worker_count() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+// Runs fn(i, worker) for every i in [0, n), on up to worker_count() threads but one per `grain`
+// items (fewer are not worth starting a thread); `worker` indexes per-thread scratch space. When
+// calls throw, the exception of the smallest such i is rethrown, so which error a user sees does
+// not depend on thread timing.
 template <class Fn>
-void parallel_for(std::size_t n, Fn fn) {
+void parallel_for(std::size_t n, std::size_t grain, Fn fn) {
   std::vector<std::exception_ptr> errors(n);
   std::atomic<std::size_t> next{0};
-  auto work = [&] {
+  auto work = [&](std::size_t worker) {
     for (std::size_t i; (i = next++) < n;) {
-      try { fn(i); } catch (...) { errors[i] = std::current_exception(); }
+      try { fn(i, worker); } catch (...) { errors[i] = std::current_exception(); }
     }
   };
-  const std::size_t workers = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, std::max<std::size_t>(n, 1));
   std::vector<std::thread> threads;
-  for (std::size_t w = 1; w < workers; ++w) threads.emplace_back(work);
-  work();
+  for (std::size_t w = 1; w < std::min(worker_count(), (n + grain - 1) / grain); ++w) threads.emplace_back(work, w);
+  work(0);
   for (auto& t : threads) t.join();
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
@@ -131,6 +138,12 @@ std::vector<Subfolder> list_dataset_dir(const std::string& dir) {
 // the encodings sorted and concatenated): the same decisions, with no hash to trust.
 class VersionSet {
  public:
+  struct Scratch {  // one per thread that encodes
+    std::string buf;                     // the encoded pairs of one trial
+    std::vector<std::size_t> ends;       // pair k is buf[ends[k - 1], ends[k])
+    std::vector<std::string_view> pairs;
+  };
+
   explicit VersionSet(const ArcTask& task) {
     for (int t = 0; t < 8; ++t)
       for (const auto* pairs : {&task.train, &task.test})
@@ -138,42 +151,55 @@ class VersionSet {
           images_[t].push_back(dihedral_transform(p.input, t));
           images_[t].push_back(dihedral_transform(p.output, t));
         }
+    for (const ByteGrid& g : images_[0])
+      for (std::uint8_t c : g.cells) used_[c] = true;
   }
 
-  bool insert(const Version& v) {
-    const std::vector<ByteGrid>& grids = images_[static_cast<std::size_t>(v.t)];
-    buf_.clear();
-    ends_.clear();
-    for (std::size_t k = 0; k < grids.size(); k += 2) {
-      append(grids[k], v);
-      append(grids[k + 1], v);
-      ends_.push_back(buf_.size());
-    }
-    pairs_.clear();
-    for (std::size_t k = 0; k < ends_.size(); ++k) {
-      const std::size_t begin = k ? ends_[k - 1] : 0;
-      pairs_.emplace_back(buf_.data() + begin, ends_[k] - begin);
-    }
-    std::sort(pairs_.begin(), pairs_.end());
-    std::string key;
-    key.reserve(buf_.size());
-    for (std::string_view p : pairs_) key += p;
-    return seen_.insert(std::move(key)).second;
+  // True when an earlier trial had v's dihedral id and v's colour map on the colours the task
+  // uses: v then gives that trial's task again and can be rejected without encoding. Tasks with
+  // few colours, which run all 5 x num_aug trials, are mostly such repeats.
+  bool repeats_plan(const Version& v) {
+    std::uint64_t plan = static_cast<std::uint64_t>(v.t);
+    for (std::size_t c = 1; c < used_.size(); ++c)
+      if (used_[c]) plan |= static_cast<std::uint64_t>(v.colour[c]) << (4 * c);
+    return !plans_.insert(plan).second;
   }
+
+  std::string encode(const Version& v, Scratch& s) const {
+    const std::vector<ByteGrid>& grids = images_[static_cast<std::size_t>(v.t)];
+    s.buf.clear();
+    s.ends.clear();
+    for (std::size_t k = 0; k < grids.size(); k += 2) {
+      append(grids[k], v, s.buf);
+      append(grids[k + 1], v, s.buf);
+      s.ends.push_back(s.buf.size());
+    }
+    s.pairs.clear();
+    for (std::size_t k = 0; k < s.ends.size(); ++k) {
+      const std::size_t begin = k ? s.ends[k - 1] : 0;
+      s.pairs.emplace_back(s.buf.data() + begin, s.ends[k] - begin);
+    }
+    std::sort(s.pairs.begin(), s.pairs.end());
+    std::string key;
+    key.reserve(s.buf.size());
+    for (std::string_view p : s.pairs) key += p;
+    return key;
+  }
+
+  bool insert(std::string key) { return seen_.insert(std::move(key)).second; }  // true if new
 
  private:
-  void append(const ByteGrid& g, const Version& v) {
-    const std::size_t at = buf_.size();
-    buf_.resize(at + 2 + g.cells.size());
-    buf_[at] = static_cast<char>(g.h);
-    buf_[at + 1] = static_cast<char>(g.w);
-    for (std::size_t i = 0; i < g.cells.size(); ++i) buf_[at + 2 + i] = static_cast<char>(v.colour[g.cells[i]]);
+  static void append(const ByteGrid& g, const Version& v, std::string& buf) {
+    const std::size_t at = buf.size();
+    buf.resize(at + 2 + g.cells.size());
+    buf[at] = static_cast<char>(g.h);
+    buf[at + 1] = static_cast<char>(g.w);
+    for (std::size_t i = 0; i < g.cells.size(); ++i) buf[at + 2 + i] = static_cast<char>(v.colour[g.cells[i]]);
   }
 
   std::array<std::vector<ByteGrid>, 8> images_;  // [t][2 * pair + (0 input | 1 output)]
-  std::string buf_;                     // the encoded pairs of the trial being checked
-  std::vector<std::size_t> ends_;       // pair k is buf_[ends_[k - 1], ends_[k])
-  std::vector<std::string_view> pairs_;
+  std::array<bool, 10> used_{};                  // colours that occur in the task
+  std::unordered_set<std::uint64_t> plans_;      // t and the colour map on used colours, 4 bits each
   std::unordered_set<std::string> seen_;
 };
 
@@ -183,16 +209,35 @@ void augment(Task& task, std::int64_t num_aug, NumpyLegacyRng& rng) {
   task.versions.assign(1, Version{});
   if (num_aug == 0) return;
   VersionSet seen(task.arc);
-  seen.insert(task.versions[0]);
-  std::vector<std::uint8_t> perm(9);
+  std::vector<VersionSet::Scratch> scratch(worker_count());
+  seen.repeats_plan(task.versions[0]);
+  seen.insert(seen.encode(task.versions[0], scratch[0]));
   const auto wanted = static_cast<std::size_t>(num_aug + 1);
-  for (std::int64_t trial = 0; trial < kRetriesFactor * num_aug && task.versions.size() < wanted; ++trial) {
-    Version v;
-    v.t = static_cast<int>(rng.randint(0, 8));
-    std::iota(perm.begin(), perm.end(), std::uint8_t{1});
-    rng.shuffle(perm);  // np.random.permutation(np.arange(1, 10))
-    std::copy(perm.begin(), perm.end(), v.colour.begin() + 1);
-    if (seen.insert(v)) task.versions.push_back(v);
+  std::int64_t trials_left = kRetriesFactor * num_aug;
+  std::vector<std::uint8_t> perm(9);
+  while (task.versions.size() < wanted && trials_left > 0) {
+    // HRM stops a task the moment it is full. A trial adds at most one version, so the next
+    // (wanted - versions) trials all run: draw them in HRM's order, encode them in parallel, then
+    // accept in order. kMaxTrialBatch bounds the memory of the encodings.
+    const auto batch = static_cast<std::size_t>(
+        std::min({static_cast<std::int64_t>(wanted - task.versions.size()), trials_left, kMaxTrialBatch}));
+    trials_left -= static_cast<std::int64_t>(batch);
+    std::vector<Version> trials(batch);
+    std::vector<char> repeat(batch);
+    for (std::size_t i = 0; i < batch; ++i) {
+      Version& v = trials[i];
+      v.t = static_cast<int>(rng.randint(0, 8));
+      std::iota(perm.begin(), perm.end(), std::uint8_t{1});
+      rng.shuffle(perm);  // np.random.permutation(np.arange(1, 10))
+      std::copy(perm.begin(), perm.end(), v.colour.begin() + 1);
+      repeat[i] = seen.repeats_plan(v);
+    }
+    std::vector<std::string> keys(batch);
+    parallel_for(batch, kTrialsPerThread, [&](std::size_t i, std::size_t worker) {
+      if (!repeat[i]) keys[i] = seen.encode(trials[i], scratch[worker]);
+    });
+    for (std::size_t i = 0; i < batch; ++i)
+      if (!repeat[i] && seen.insert(std::move(keys[i]))) task.versions.push_back(trials[i]);
   }
 }
 
@@ -271,8 +316,8 @@ class TokenFile {
   TokenFile& operator=(const TokenFile&) = delete;
   ~TokenFile() { if (fd_ >= 0) ::close(fd_); }
 
-  void write_rows(std::int64_t first_row, const std::vector<std::uint8_t>& rows) {
-    write_at(header_bytes_ + first_row * kSeqLen, rows.data(), rows.size());
+  void write_rows(std::int64_t first_row, const std::uint8_t* rows, std::int64_t count) {
+    write_at(header_bytes_ + first_row * kSeqLen, rows, static_cast<std::size_t>(count * kSeqLen));
   }
   void close() {
     const int fd = fd_;
@@ -306,14 +351,26 @@ void write_split(const std::string& stage, const char* split, const std::vector<
   auto file = [&](const char* name) { return (dir / (std::string("all__") + name + ".npy")).string(); };
 
   TokenFile inputs(file("inputs"), rows), labels(file("labels"), rows);
+  struct RowBatch {  // one worker's rendered rows, written whenever kRowsPerWrite are ready
+    std::vector<std::uint8_t> in, out;
+    std::int64_t first_row = 0, count = 0;
+  };
+  std::vector<RowBatch> batches(worker_count());
+  for (RowBatch& b : batches) b.in.resize(kRowsPerWrite * kSeqLen), b.out.resize(kRowsPerWrite * kSeqLen);
   Progress progress(fmt::format("arc: writing {}", split), static_cast<std::int64_t>(groups.size()));
   std::mutex progress_mutex;
   std::int64_t groups_done = 0;
-  parallel_for(groups.size(), [&](std::size_t gi) {
+  parallel_for(groups.size(), 1, [&](std::size_t gi, std::size_t worker) {
     const GroupPlan& g = groups[gi];
+    RowBatch& b = batches[worker];
+    auto flush = [&] {
+      inputs.write_rows(b.first_row, b.in.data(), b.count);
+      labels.write_rows(b.first_row, b.out.data(), b.count);
+      b.first_row += b.count;
+      b.count = 0;
+    };
+    b.first_row = g.first_row;
     std::array<std::vector<ByteGrid>, 8> images;  // [t][2 * pair + side], made for the t in use
-    std::vector<std::uint8_t> in(static_cast<std::size_t>(g.rows() * kSeqLen)), out(in.size());
-    std::int64_t row = 0;
     for (const Version& v : g.task->versions) {
       auto& grids = images[static_cast<std::size_t>(v.t)];
       if (grids.empty())
@@ -323,14 +380,16 @@ void write_split(const std::string& stage, const char* split, const std::vector<
         }
       std::array<std::uint8_t, 10> token;
       for (std::size_t c = 0; c < token.size(); ++c) token[c] = static_cast<std::uint8_t>(v.colour[c] + kColour0);
-      for (std::size_t k = 0; k < g.pairs.size(); ++k, ++row) {
-        const Offset at = offsets.empty() ? Offset{} : offsets[static_cast<std::size_t>(g.first_row + row)];
-        render(grids[2 * k], token, at, in.data() + row * kSeqLen);
-        render(grids[2 * k + 1], token, at, out.data() + row * kSeqLen);
+      for (std::size_t k = 0; k < g.pairs.size(); ++k) {
+        if (b.count == kRowsPerWrite) flush();
+        const std::int64_t row = b.first_row + b.count;
+        const Offset at = offsets.empty() ? Offset{} : offsets[static_cast<std::size_t>(row)];
+        render(grids[2 * k], token, at, b.in.data() + b.count * kSeqLen);
+        render(grids[2 * k + 1], token, at, b.out.data() + b.count * kSeqLen);
+        ++b.count;
       }
     }
-    inputs.write_rows(g.first_row, in);
-    labels.write_rows(g.first_row, out);
+    flush();
     std::lock_guard lock(progress_mutex);
     progress.update(++groups_done);
   });
@@ -407,7 +466,7 @@ ArcBuildSummary build_arc(const ArcBuildOptions& o) {
   std::vector<Task> listed;
   for (const Subfolder& s : subfolders)
     for (const std::string& f : s.files) listed.push_back(Task{f, s.evaluation, {}, {}});
-  parallel_for(listed.size(), [&](std::size_t i) { listed[i].arc = read_arc_task(listed[i].path); });
+  parallel_for(listed.size(), 16, [&](std::size_t i, std::size_t) { listed[i].arc = read_arc_task(listed[i].path); });
 
   // HRM keys identifiers by name, so two tasks with one name would share a puzzle embedding.
   std::unordered_map<std::string, const std::string*> owner;

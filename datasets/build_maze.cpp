@@ -135,10 +135,8 @@ BuildSummary build_maze(const MazeBuildOptions& o) {
     test = std::move(test_file.mazes);
   }
   if (o.subsample) {
-    std::vector<std::size_t> all(train.size());
-    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
     SplitMix64 rng(stream_seed(o.seed, kStreamSubsample));
-    train = pick(train, subsample_rows(std::move(all), *o.subsample, rng));
+    train = pick(train, subsample_rows(train.size(), *o.subsample, rng));
   }
 
   DatasetMetadata meta;

@@ -37,6 +37,13 @@ void check_options(const SudokuBuildOptions& o) {
   if (o.subsample && o.generate > 0) throw InputError("--subsample", "does not apply to --generate", "choose the count with --generate N");
 }
 
+// HRM's index arrays are int32; checked before any work (a huge --generate would not fit in memory).
+void check_example_count(std::int64_t puzzles, std::int64_t num_aug) {
+  if (static_cast<double>(puzzles) * static_cast<double>(1 + num_aug) > static_cast<double>(std::numeric_limits<std::int32_t>::max()))
+    throw InputError("--num-aug", fmt::format("{} puzzles x (1 + {}) examples exceed HRM's int32 indices", puzzles, num_aug),
+                     "lower --num-aug, --subsample or --generate");
+}
+
 // HRM keeps rows with int(rating) >= min_difficulty, in both splits.
 std::vector<SudokuPuzzle> filter_difficulty(std::vector<SudokuPuzzle> puzzles, const SudokuBuildOptions& o, const std::string& path) {
   if (!o.min_difficulty) return puzzles;
@@ -96,6 +103,7 @@ BuildSummary build_sudoku(const SudokuBuildOptions& o) {
 
   std::vector<SudokuPuzzle> train, test;
   if (o.generate > 0) {
+    check_example_count(o.generate, o.num_aug);
     const double fraction = o.test_fraction > 0.0 ? o.test_fraction : kGeneratedTestFraction;
     const std::int64_t n_test =
         o.test_csv.empty() ? std::max<std::int64_t>(1, std::llround(fraction * static_cast<double>(o.generate))) : 0;
@@ -115,19 +123,13 @@ BuildSummary build_sudoku(const SudokuBuildOptions& o) {
       train = std::move(rows);
     }
     if (o.subsample) {
-      std::vector<std::size_t> all(train.size());
-      for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
       SplitMix64 rng(stream_seed(o.seed, kStreamSubsample));
-      train = pick(train, subsample_rows(std::move(all), *o.subsample, rng));
+      train = pick(train, subsample_rows(train.size(), *o.subsample, rng));
     }
   }
   if (!o.test_csv.empty()) test = filter_difficulty(read_sudoku_csv(o.test_csv), o, o.test_csv);
 
-  // HRM's index arrays are int32.
-  const auto train_examples = static_cast<double>(train.size()) * static_cast<double>(1 + o.num_aug);
-  if (train_examples > static_cast<double>(std::numeric_limits<std::int32_t>::max()))
-    throw InputError("--num-aug", fmt::format("{} puzzles x (1 + {}) examples exceed HRM's int32 indices", train.size(), o.num_aug),
-                     "lower --num-aug or --subsample");
+  check_example_count(static_cast<std::int64_t>(train.size()), o.num_aug);
 
   DatasetMetadata meta;
   meta.vocab_size = 11;  // PAD + blank + 9 digits

@@ -136,11 +136,8 @@ RowSplit hold_out_rows(std::size_t n, double fraction, SplitMix64& rng, const st
   return s;
 }
 
-std::vector<std::size_t> subsample_rows(std::vector<std::size_t> rows, std::int64_t subsample, SplitMix64& rng) {
-  if (subsample >= static_cast<std::int64_t>(rows.size())) return rows;
-  std::vector<std::size_t> kept;
-  for (std::size_t i : sample_indices(rows.size(), static_cast<std::size_t>(subsample), rng)) kept.push_back(rows[i]);
-  return kept;
+std::vector<std::size_t> subsample_rows(std::size_t n, std::int64_t subsample, SplitMix64& rng) {
+  return sample_indices(n, std::min(n, static_cast<std::size_t>(std::max<std::int64_t>(subsample, 0))), rng);
 }
 
 }  // namespace hrm

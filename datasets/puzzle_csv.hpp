@@ -61,7 +61,8 @@ struct RowSplit {
 };
 RowSplit hold_out_rows(std::size_t n, double fraction, SplitMix64& rng, const std::string& where);
 
-// Keeps `subsample` of the rows (all of them when there are not more), as HRM's subsample_size.
-std::vector<std::size_t> subsample_rows(std::vector<std::size_t> rows, std::int64_t subsample, SplitMix64& rng);
+// The rows HRM's subsample_size keeps: `subsample` of rows 0..n-1 at random (all when there are
+// not more), in file order.
+std::vector<std::size_t> subsample_rows(std::size_t n, std::int64_t subsample, SplitMix64& rng);
 
 }  // namespace hrm

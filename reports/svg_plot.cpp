@@ -216,15 +216,10 @@ std::string tick_label(double v) {
   if (a >= 1e4) return fmt::format("{:.3g}k", v / 1e3);
   if (a >= 1 && v == std::round(v)) return format_count(v);  // "1,536": swept batch sizes read exactly
   if (a >= 0.01) return fmt::format("{:.3g}", v);
-  std::string s = fmt::format("{:.2g}", v);  // "7e-05" -> "7e-5"
-  const auto e = s.find('e');
-  if (e != std::string::npos) {
-    std::string exp = s.substr(e + 1);
-    const bool neg = !exp.empty() && exp[0] == '-';
-    exp.erase(0, exp.find_first_not_of("+-0"));
-    s = s.substr(0, e + 1) + (neg ? "-" : "") + exp;
-  }
-  return s;
+  int e = static_cast<int>(std::floor(std::log10(a)));  // small LRs: "7e-5", "2.5e-5"
+  double m = v / std::pow(10.0, e);
+  if (std::abs(m) >= 9.95) { m /= 10; ++e; }
+  return fmt::format("{:.2g}e{}", m, e);
 }
 
 std::string render(const Plot& p) {

@@ -175,7 +175,7 @@ TEST_CASE("rule survey-regime: a batch larger than the number of groups is the s
   CHECK_FALSE(find(trad, "survey-regime"));
 }
 
-TEST_CASE("rule regime-horizon-mismatch: long horizon batch <= min(64, 0.5 x groups); short <= min(2 x groups, hardware)") {
+TEST_CASE("rule regime-horizon-mismatch: long horizon batch <= min(64, 0.5 x groups), short <= min(2 x groups, hardware)") {
   TempDir t;
   const auto ds = one_example_groups(t, 1000);
   const Report long_bad = analyze(config_for(ds, 128, 1, 10, 10, 20));

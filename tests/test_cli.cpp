@@ -63,7 +63,7 @@ TEST_CASE("hrm analyze: exit 1 for a rejected config, and --format json is one o
   CHECK(j["memory"]["num_params"] == 27275266);
 }
 
-TEST_CASE("hrm analyze: KEY=VALUE overrides change the analysis; --strict rejects on warnings") {
+TEST_CASE("hrm analyze: KEY=VALUE overrides change the analysis, --strict rejects on warnings") {
   TempDir t;
   const auto cfg = write_config(t, write_dataset(t, 1000), "global_batch_size = 64\nepochs = 100\neval_interval = 10\nlr_warmup_steps = 600\n");
   CHECK(run_hrm("analyze " + cfg + " train.global_batch_size=65").code == 1);

@@ -6,6 +6,7 @@
 // live in tests/reference/check_reports.py (Debian's python3-jsonschema, python3-pil, chromium).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -60,6 +61,7 @@ global_batch_size = 96
 epochs = 200
 eval_interval = 20
 lr = 7e-5
+lr_min_ratio = 0.1
 lr_warmup_steps = 100
 
 [hardware]
@@ -133,6 +135,7 @@ TEST_CASE("svg: text is escaped, ticks read as numbers, and a plot is one well-f
   CHECK(svg::escape("<a & 'b'>\"") == "&lt;a &amp; &#39;b&#39;&gt;&quot;");
   CHECK(svg::tick_label(0.0001) == "1e-4");
   CHECK(svg::tick_label(7e-5) == "7e-5");
+  CHECK(svg::tick_label(2.5e-5) == "2.5e-5");
   CHECK(svg::tick_label(0.5) == "0.5");
   CHECK(svg::tick_label(1536) == "1,536");
   CHECK(svg::tick_label(26000) == "26k");
@@ -168,7 +171,7 @@ TEST_CASE("svg: text is escaped, ticks read as numbers, and a plot is one well-f
   CHECK_MESSAGE(xml.code == 0, xml.out);
 }
 
-TEST_CASE("html: --report writes preflight.{json,md,html,sarif}; the page renders in headless Chromium with no console "
+TEST_CASE("html: --report writes preflight.{json,md,html,sarif}, the page renders in headless Chromium with no console "
           "message and every plot drawn") {
   require_tools();
   Setup s;
@@ -245,6 +248,7 @@ TEST_CASE("markdown: the report of a fixed config matches tests/golden/preflight
   for (auto at = md.find(tmp); at != std::string::npos; at = md.find(tmp)) md.replace(at, tmp.size(), "$TMP");
   const std::string golden = hrm_test::source_dir() + "/tests/golden/preflight-small.md";
   if (std::getenv("HRM_UPDATE_GOLDEN")) {
+    fs::create_directories(fs::path(golden).parent_path());
     write_file(golden, md);
     MESSAGE("rewrote " << golden);
   }
@@ -255,9 +259,10 @@ TEST_CASE("sweep: batch size x GPU count gives one row per combination, a table 
   require_tools();
   Setup s;
   const std::string dir = s.t / "report", out = s.t / "sweep-stdout.json";
-  const std::vector<std::int64_t> batches = {48, 96, 192, 384, 768}, gpus = {1, 2, 4, 8};
-  const std::string sweep = " --sweep train.global_batch_size=48,96,192,384,768 --sweep hardware.num_gpus=1,2,4,8";
-  REQUIRE(hrm_to_file("analyze " + s.config + sweep + " --format json --report " + dir, out) == 0);
+  const std::vector<std::int64_t> batches = {96, 192, 384, 768, 1536}, gpus = {1, 2, 4, 8};
+  const std::string sweep = " --sweep train.global_batch_size=96,192,384,768,1536 --sweep hardware.num_gpus=1,2,4,8";
+  // 8 GiB GPUs: the largest batches on few GPUs do not fit, so some combinations are rejected.
+  REQUIRE(hrm_to_file("analyze " + s.config + " hardware.gpu_memory_gb=8" + sweep + " --format json --report " + dir, out) == 0);
   const auto j = nlohmann::json::parse(read_file(out));
   CHECK(j == nlohmann::json::parse(read_file(dir + "/sweep.json")));
   REQUIRE(j["rows"].size() == 20);
@@ -266,19 +271,26 @@ TEST_CASE("sweep: batch size x GPU count gives one row per combination, a table 
     CHECK(row["values"]["train.global_batch_size"] == batches[i / 4]);
     CHECK(row["values"]["hardware.num_gpus"] == gpus[i % 4]);
     CHECK(row["per_gpu_batch"] == batches[i / 4] / gpus[i % 4]);
+    const bool fits = row["memory_per_gpu_bytes"].get<double>() <= 8.0 * (1 << 30);
+    if (!fits) CHECK(row["verdict"] == "rejected");
+    CHECK((std::find(row["problems"].begin(), row["problems"].end(), "memory-exceeds-gpu") == row["problems"].end()) == fits);
   }
+  CHECK(j["rows"][4 * 4]["verdict"] == "rejected");  // 1536 rows on one 8 GiB GPU
   REQUIRE(j["recommended_row"].is_number_integer());
   const int rec = j["recommended_row"];
   CHECK(j["rows"][rec]["verdict"] == "vetted");
 
   // A row is exactly the analysis of its combination given as overrides.
   Config c = load_config(s.config);
+  apply_override(c, "hardware.gpu_memory_gb=8");
   apply_override(c, "train.global_batch_size=192");
   apply_override(c, "hardware.num_gpus=4");
   const Report direct = analyze(c);
-  CHECK(j["rows"][9]["executed_steps"] == direct.schedule.executed_steps);
-  CHECK(j["rows"][9]["verdict"] == direct.verdict);
-  CHECK(j["rows"][9]["memory_per_gpu_bytes"] == direct.memory.per_gpu_bytes);
+  const auto& row = j["rows"][1 * 4 + 2];  // batch 192 on 4 GPUs
+  CHECK(row["executed_steps"] == direct.schedule.executed_steps);
+  CHECK(row["verdict"] == direct.verdict);
+  CHECK(row["memory_per_gpu_bytes"] == direct.memory.per_gpu_bytes);
+  CHECK(row["counts"]["warning"] == direct.count(Severity::Warning));
 
   const auto v = run(checker() + " schema " + dir + "/sweep.json " + schema() + " sweep");
   CHECK_MESSAGE(v.code == 0, v.out);
