@@ -151,12 +151,11 @@ SweepResult run_sweep(const Config& base, const Report& base_report, const std::
   for (const auto& e : errors)
     if (e) std::rethrow_exception(e);
 
+  // Fewest warnings first (a clean combination beats a slightly closer one), then closest.
+  auto rank = [&](const SweepRow& row) { return std::tuple(row.warnings, distance(row, res.target)); };
   for (std::size_t i = 0; i < combos; ++i) {
-    const auto& row = res.rows[i];
-    if (row.verdict != "vetted") continue;
-    const auto key = std::tuple(distance(row, res.target), row.warnings);
-    if (res.recommended < 0 || key < std::tuple(distance(res.rows[res.recommended], res.target), res.rows[res.recommended].warnings))
-      res.recommended = static_cast<int>(i);
+    if (res.rows[i].verdict != "vetted") continue;
+    if (res.recommended < 0 || rank(res.rows[i]) < rank(res.rows[res.recommended])) res.recommended = static_cast<int>(i);
   }
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;

@@ -1,7 +1,8 @@
 // sweep.hpp: what-if sweeps, `hrm analyze CONFIG --sweep KEY=V1,V2,... [--sweep ...]`. Every
 // combination of the swept values is applied to the config through the config validator, analyzed
-// (one schedule replay each, several at once) and summarized in one row; the row closest to the
-// analyzer's recommendation among the vetted ones is marked. reports/README.md defines the fields.
+// (one schedule replay each, several at once) and summarized in one row; among the vetted rows, the
+// one with the fewest warnings closest to the analyzer's recommendation is marked.
+// reports/README.md defines the fields.
 #pragma once
 
 #include <cstdint>

@@ -29,10 +29,13 @@ void check_options(const SudokuBuildOptions& o) {
     throw InputError("--test-fraction", fmt::format("{} is not in (0, 1)", o.test_fraction));
   if (!o.test_csv.empty() && o.test_fraction > 0.0)
     throw InputError("--test-fraction", "--test-csv and --test-fraction exclude each other", "give one source for the test split");
-  if (!o.csv.empty() && o.test_csv.empty() && o.test_fraction == 0.0)
+  if (o.test_generate < 0) throw InputError("--test-generate", fmt::format("{} is negative", o.test_generate));
+  if (o.test_generate > 0 && (o.csv.empty() || !o.test_csv.empty() || o.test_fraction > 0.0))
+    throw InputError("--test-generate", "goes with --csv and excludes --test-csv and --test-fraction", "give one source for the test split");
+  if (!o.csv.empty() && o.test_csv.empty() && o.test_fraction == 0.0 && o.test_generate == 0)
     throw InputError("--csv", "no test split",
-                     "give --test-csv FILE (HRM's recipe: Sudoku-Extreme's test.csv) or --test-fraction F to hold out "
-                     "a random fraction of the CSV's puzzles; train puzzles are never reused as test puzzles");
+                     "give --test-csv FILE (HRM's recipe: Sudoku-Extreme's test.csv), --test-fraction F to hold out "
+                     "a random fraction of the CSV's puzzles, or --test-generate N; train puzzles are never reused as test puzzles");
   if (o.subsample && *o.subsample < 1) throw InputError("--subsample", fmt::format("{} is not a positive count", *o.subsample));
   if (o.subsample && o.generate > 0) throw InputError("--subsample", "does not apply to --generate", "choose the count with --generate N");
 }
@@ -114,7 +117,11 @@ BuildSummary build_sudoku(const SudokuBuildOptions& o) {
     train = std::move(all);
   } else {
     std::vector<SudokuPuzzle> rows = filter_difficulty(read_sudoku_csv(o.csv), o, o.csv);
-    if (o.test_csv.empty()) {
+    if (o.test_generate > 0) {
+      train = std::move(rows);
+      // seed + 1: a generator stream of its own (a repeat of a CSV puzzle is astronomically unlikely).
+      test = generate_sudokus(o.test_generate, o.seed + 1, o.min_difficulty);
+    } else if (o.test_csv.empty()) {
       SplitMix64 rng(stream_seed(o.seed, kStreamHoldOut));
       const RowSplit split = hold_out_rows(rows.size(), o.test_fraction, rng, o.csv);
       train = pick(rows, split.train);

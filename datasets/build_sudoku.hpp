@@ -9,6 +9,8 @@
 // The test split is never empty and never made from train puzzles (that would measure memorising):
 //  - --csv: one of --test-csv FILE (as HRM: its test.csv) or --test-fraction F (a seeded random
 //    round(F * rows) of the CSV rows, after --min-difficulty) is required;
+//  - --csv with --test-generate N: N generated puzzles (unique solution each) as the test split,
+//    for a CSV that has no test companion (the shipped 1k train subsample);
 //  - --generate N: N train puzzles plus round(N * F) generated test puzzles (F = --test-fraction,
 //    0.1 when not given), or the puzzles of --test-csv.
 // Test puzzles are never augmented or subsampled. Every random choice (hold-out, subsample,
@@ -30,6 +32,7 @@ struct SudokuBuildOptions {
                                                // puzzles are rated by the solver's guesses
   std::int64_t num_aug = 0;               // augmented copies per train puzzle
   std::int64_t generate = 0;              // > 0: generate this many puzzles instead of reading a CSV
+  std::int64_t test_generate = 0;         // > 0 with --csv: generate this many test puzzles
   std::uint64_t seed = 0;
   std::string out;
 };

@@ -1,5 +1,5 @@
-// numpy_random.cpp: SeedSequence hashing, the Philox4x64-10 block function and the 64-bit bounded
-// draw, transcribed from NumPy's bit_generator.pyx, philox.h and distributions.c.
+// numpy_random.cpp: SeedSequence hashing and the 64-bit bounded draw, transcribed from NumPy's
+// bit_generator.pyx and distributions.c (the Philox block, from philox.h, is inline in the header).
 #include "datasets/numpy_random.hpp"
 
 #include <numeric>
@@ -41,18 +41,6 @@ std::array<std::uint32_t, kPoolSize> seed_pool(std::span<const std::uint32_t> en
   return pool;
 }
 
-// Philox4x64 multipliers and Weyl key increments (Random123).
-constexpr std::uint64_t kPhiloxM0 = 0xD2E7470EE14C6C93ULL, kPhiloxM1 = 0xCA5A826395121157ULL;
-constexpr std::uint64_t kPhiloxW0 = 0x9E3779B97F4A7C15ULL, kPhiloxW1 = 0xBB67AE8584CAA73BULL;
-
-__extension__ typedef unsigned __int128 u128;  // GCC/Clang; -Wpedantic wants the __extension__
-
-inline void mulhilo(std::uint64_t a, std::uint64_t b, std::uint64_t& hi, std::uint64_t& lo) {
-  const u128 p = static_cast<u128>(a) * b;
-  hi = static_cast<std::uint64_t>(p >> 64);
-  lo = static_cast<std::uint64_t>(p);
-}
-
 }  // namespace
 
 std::vector<std::uint32_t> seed_sequence_words(std::uint64_t value) {
@@ -86,25 +74,7 @@ NumpyPhilox::NumpyPhilox(std::span<const std::uint32_t> entropy) {
   key_[1] = w[2] | (static_cast<std::uint64_t>(w[3]) << 32);
 }
 
-void NumpyPhilox::refill() {
-  // 256-bit counter, incremented before each block.
-  for (auto& c : counter_)
-    if (++c != 0) break;
-  std::array<std::uint64_t, 4> x = counter_;
-  std::uint64_t k0 = key_[0], k1 = key_[1];
-  for (int round = 0; round < 10; ++round) {
-    if (round > 0) {
-      k0 += kPhiloxW0;
-      k1 += kPhiloxW1;
-    }
-    std::uint64_t hi0, lo0, hi1, lo1;
-    mulhilo(kPhiloxM0, x[0], hi0, lo0);
-    mulhilo(kPhiloxM1, x[2], hi1, lo1);
-    x = {hi1 ^ x[1] ^ k0, lo1, hi0 ^ x[3] ^ k1, lo0};
-  }
-  buffer_ = x;
-  buffer_pos_ = 0;
-}
+__extension__ typedef unsigned __int128 u128;  // GCC/Clang; -Wpedantic wants the __extension__
 
 std::uint64_t NumpyPhilox::lemire64(std::uint64_t rng) {
   const std::uint64_t excl = rng + 1;

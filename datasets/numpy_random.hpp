@@ -89,7 +89,30 @@ class NumpyPhilox {
   bool has_uint32_ = false;
   std::uint32_t uinteger_ = 0;
 
-  void refill();
+  // The Philox4x64-10 block: inline, so the draw loops keep the generator's state in registers.
+  void refill() {
+    __extension__ typedef unsigned __int128 u128;  // GCC/Clang; -Wpedantic wants the __extension__
+    for (auto& c : counter_)  // 256-bit counter, incremented before each block
+      if (++c != 0) break;
+    std::uint64_t x0 = counter_[0], x1 = counter_[1], x2 = counter_[2], x3 = counter_[3];
+    std::uint64_t k0 = key_[0], k1 = key_[1];
+    for (int round = 0; round < 10; ++round) {
+      if (round > 0) {
+        k0 += 0x9E3779B97F4A7C15ULL;  // Weyl key increments (Random123)
+        k1 += 0xBB67AE8584CAA73BULL;
+      }
+      const u128 p0 = static_cast<u128>(0xD2E7470EE14C6C93ULL) * x0;  // Philox4x64 multipliers
+      const u128 p1 = static_cast<u128>(0xCA5A826395121157ULL) * x2;
+      const auto hi0 = static_cast<std::uint64_t>(p0 >> 64), lo0 = static_cast<std::uint64_t>(p0);
+      const auto hi1 = static_cast<std::uint64_t>(p1 >> 64), lo1 = static_cast<std::uint64_t>(p1);
+      x0 = hi1 ^ x1 ^ k0;
+      x1 = lo1;
+      x2 = hi0 ^ x3 ^ k1;
+      x3 = lo0;
+    }
+    buffer_ = {x0, x1, x2, x3};
+    buffer_pos_ = 0;
+  }
   // Uniform on [0, rng] (random_bounded_uint64_fill, unmasked).
   std::uint64_t bounded(std::uint64_t rng) {
     if (rng == 0) return 0;

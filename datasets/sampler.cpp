@@ -19,10 +19,12 @@ void PhiloxDraws::begin_iteration(std::int64_t iteration, std::int64_t num_group
     throw InputError("train.seed", fmt::format("seed + iteration = {} is negative; NumPy's Philox rejects it", seed),
                      "use a seed >= 0");
   order_rng_.emplace(static_cast<std::uint64_t>(seed));
-  pick_rng_ = order_rng_;
   // The picks start where all permutations end: run the draws of Fisher-Yates without the swaps.
+  // (Drawing from a local copy lets the compiler keep the generator's state in registers.)
+  NumpyPhilox rng = *order_rng_;
   for (std::int64_t e = 0; e < epochs_per_iter; ++e)
-    for (std::int64_t i = num_groups - 1; i > 0; --i) pick_rng_->random_interval(static_cast<std::uint64_t>(i));
+    for (std::int64_t i = num_groups - 1; i > 0; --i) rng.random_interval(static_cast<std::uint64_t>(i));
+  pick_rng_ = rng;
   permutation_.resize(static_cast<std::size_t>(num_groups));
   next_ = permutation_.size();
 }
@@ -30,7 +32,9 @@ void PhiloxDraws::begin_iteration(std::int64_t iteration, std::int64_t num_group
 std::int64_t PhiloxDraws::next_group() {
   if (next_ == permutation_.size()) {
     std::iota(permutation_.begin(), permutation_.end(), std::int64_t{0});
-    order_rng_->shuffle(std::span<std::int64_t>(permutation_));
+    NumpyPhilox rng = *order_rng_;  // a local copy, as above
+    rng.shuffle(std::span<std::int64_t>(permutation_));
+    order_rng_ = rng;
     next_ = 0;
   }
   return permutation_[next_++];

@@ -156,11 +156,8 @@ std::string legend(const std::vector<LegendItem>& items, double x0, double x1, d
   double x = x0, y = y0;
   for (const auto& it : items) {
     if (x > x0 && x + legend_width(it) > x1) { x = x0; y += kRow + 3; }
-    if (it.style == Style::Points)
-      out += fmt::format(R"(<circle cx="{}" cy="{}" r="4" fill="{}"/>)", num(x + 9), num(y - 4), it.color);
-    else
-      out += fmt::format(R"(<path d="M{} {}H{}" stroke="{}" stroke-width="{}"{}/>)", num(x), num(y - 4), num(x + 18), it.color,
-                         it.style == Style::Stems ? 6 : 2.5, dash_attr(it.dashed));
+    out += fmt::format(R"(<path d="M{} {}H{}" stroke="{}" stroke-width="{}"{}/>)", num(x), num(y - 4), num(x + 18), it.color,
+                       it.style == Style::Stems ? 6 : 2.5, dash_attr(it.dashed));
     out += text(x + 24, y, it.label);
     x += legend_width(it);
   }
@@ -276,12 +273,6 @@ std::string render(const Plot& p) {
   for (std::size_t i = 0; i < p.series.size(); ++i) {
     const auto& s = p.series[i];
     const char* color = s.color ? s.color : series_color(i);
-    if (s.style == Style::Points) {
-      for (std::size_t k = 0; k < s.x.size() && k < s.y.size(); ++k)
-        if (sx.valid(s.x[k]) && sy.valid(s.y[k]))
-          out += fmt::format(R"(<circle cx="{}" cy="{}" r="3.5" fill="{}"/>)", num(sx(s.x[k])), num(sy(s.y[k])), color);
-      continue;
-    }
     const std::string d = series_path(s, sx, sy);
     if (!d.empty())
       out += fmt::format(R"(<path d="{}" stroke="{}" stroke-width="{}" stroke-linejoin="round"{}/>)", d, color,

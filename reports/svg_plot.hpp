@@ -1,4 +1,4 @@
-// svg_plot.hpp: a small SVG plotting helper for the HTML reports: line, step, stem and point plots
+// svg_plot.hpp: a small SVG plotting helper for the HTML reports: line, step and stem plots
 // with axes, ticks, axis labels, legends, reference lines, shaded bands and markers; horizontal
 // stacked bars. The output is one inline <svg> element: no scripts, no fetched fonts, well-formed XML
 // (every text is escaped), sized in CSS pixels so a page can lay plots out predictably.
@@ -38,7 +38,7 @@ struct Axis {
   std::vector<double> ticks;  // explicit tick positions (e.g. the swept values); empty: automatic
 };
 
-enum class Style { Line, Step, Stems, Points };
+enum class Style { Line, Step, Stems };  // Step: y[i] holds until x[i+1]; Stems: a bar from 0 at each point
 
 struct Series {
   std::string label;      // legend entry; empty: not in the legend

@@ -1,6 +1,6 @@
 // sweep_report.cpp: a what-if sweep (analyzer/sweep.hpp) as JSON, a terminal table, Markdown and an
-// HTML page with the table and one chart per measure. Every format marks the recommended row: the
-// vetted combination closest to the analyzer's recommendation (reports/README.md, "sweep").
+// HTML page with the table and one chart per measure. Every format marks the recommended row
+// (reports/README.md, "Sweeps").
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -16,6 +16,7 @@ namespace hrm {
 namespace {
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+constexpr const char* kRecommendedIs = "the vetted combination with the fewest warnings that is closest to the analyzer's recommendation";
 
 std::string value_text(const SweepAxis& a, double v) {
   return a.integer ? fmt::format("{}", static_cast<long long>(std::llround(v))) : fmt::format("{:g}", v);
@@ -191,7 +192,7 @@ nlohmann::json sweep_to_json(const SweepResult& s) {
 std::string render_sweep_text(const SweepResult& s, bool color) {
   auto paint = [&](const std::string& text, const char* code) { return color ? fmt::format("\x1b[{}m{}\x1b[0m", code, text) : text; };
   std::string out = fmt::format("# hrm analyze {} --sweep: {} combinations in {:.1f} s\n", s.config_file, s.rows.size(), s.seconds);
-  out += fmt::format("# rec '*': the vetted combination closest to the analyzer's recommendation ({})\n", target_text(s));
+  out += fmt::format("# rec '*': {} ({})\n", kRecommendedIs, target_text(s));
   std::vector<std::vector<std::string>> table = {header(s)};
   table[0].insert(table[0].begin(), "rec");
   for (std::size_t i = 0; i < s.rows.size(); ++i) {
@@ -223,9 +224,8 @@ std::string render_sweep_markdown(const SweepResult& s) {
   };
   std::string out = fmt::format("## HRM what-if sweep: `{}` ({} of {} combinations vetted)\n\n", s.config_file, vetted_count(s), s.rows.size());
   out += s.recommended < 0 ? "No combination is vetted.\n\n"
-                           : fmt::format("Recommended (\xe2\x98\x85): `{}`, the vetted combination closest to the analyzer's "
-                                         "recommendation ({}).\n\n",
-                                         combination(s, s.rows[s.recommended]), target_text(s));
+                           : fmt::format("Recommended (\xe2\x98\x85): `{}`, {} ({}).\n\n", combination(s, s.rows[s.recommended]),
+                                         kRecommendedIs, target_text(s));
   const auto h = header(s);
   out += "| |";
   for (const auto& c : h) out += " " + cell(c) + " |";
@@ -254,8 +254,8 @@ std::string render_sweep_html(const SweepResult& s) {
       }()));
   body += fmt::format(R"(<section id="verdict" class="verdict {}">{}<div><p class="counts">{} of {} combinations vetted</p><p>{}</p></div></section>)",
                       any ? "vetted" : "rejected", html_verdict_badge(any ? "vetted" : "rejected"), vetted_count(s), s.rows.size(),
-                      svg::escape(any ? fmt::format("Recommended: {}, the vetted combination closest to the analyzer's recommendation ({}).",
-                                                    combination(s, s.rows[s.recommended]), target_text(s))
+                      svg::escape(any ? fmt::format("Recommended: {}, {} ({}).", combination(s, s.rows[s.recommended]),
+                                                    kRecommendedIs, target_text(s))
                                       : "No combination is vetted: see the problems column."));
   const double cap = s.rows.empty() ? 0 : s.rows[0].gpu_bytes / kGiB;
   double most = 0;

@@ -39,6 +39,7 @@ int build_sudoku_cmd(const Args& args) {
       ("csv", po::value(&o.csv), "train CSV (source,q,a,rating with a header row)")
       ("test-csv", po::value(&o.test_csv), "test CSV")
       ("test-fraction", po::value(&o.test_fraction), "hold out this fraction of the train puzzles as the test split")
+      ("test-generate", po::value(&o.test_generate), "with --csv: generate N test puzzles")
       ("subsample", po::value(&subsample), "keep N random train puzzles (after --min-difficulty)")
       ("min-difficulty", po::value(&min_difficulty), "keep puzzles with rating >= R (both splits)")
       ("num-aug", po::value(&o.num_aug)->default_value(0), "augmented copies per train puzzle")
