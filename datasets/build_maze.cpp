@@ -30,9 +30,10 @@ struct MazeFile {
   std::vector<Maze> mazes;
 };
 
-std::string show(char c) {
-  if (c >= 0x20 && c < 0x7F) return fmt::format("'{}'", c);
-  return fmt::format("byte 0x{:02x}", static_cast<unsigned char>(c));
+// "row R, column C" of cell i, 1-based, for error messages.
+std::string cell_name(std::size_t i, int side) {
+  const auto n = static_cast<std::size_t>(side);
+  return fmt::format("row {}, column {}", i / n + 1, i % n + 1);
 }
 
 ByteGrid to_tokens(const std::string& s, int side, const char* name, const std::string& where) {
@@ -40,7 +41,7 @@ ByteGrid to_tokens(const std::string& s, int side, const char* name, const std::
   for (std::size_t i = 0; i < s.size(); ++i) {
     const std::size_t id = kCharset.find(s[i]);
     if (id == std::string_view::npos)
-      throw InputError(where, fmt::format("{} has {} at row {}, column {}", name, show(s[i]), i / static_cast<std::size_t>(side) + 1, i % static_cast<std::size_t>(side) + 1),
+      throw InputError(where, fmt::format("{} has {} at {}", name, describe_char(s[i]), cell_name(i, side)),
                        "maze cells are '#' wall, ' ' open, 'S' start, 'G' goal, 'o' path");
     g.cells[i] = static_cast<std::uint8_t>(id + 1);
   }
@@ -62,14 +63,17 @@ MazeFile read_maze_csv(const std::string& path) {
     const std::size_t cells = static_cast<std::size_t>(f.side) * static_cast<std::size_t>(f.side);
     for (const auto& [name, s] : {std::pair{"question", &row.question}, std::pair{"answer", &row.answer}})
       if (s->size() != cells)
-        throw InputError(where, fmt::format("{} has {} characters, expected {} ({}x{} like the first maze)", name, s->size(), cells, f.side, f.side),
+        throw InputError(where,
+                         fmt::format("{} has {} characters, expected {} ({}x{} like the first maze)", name, s->size(),
+                                     cells, f.side, f.side),
                          "all mazes of a file must have the same size");
     Maze m{to_tokens(row.question, f.side, "question", where), to_tokens(row.answer, f.side, "answer", where)};
     for (std::size_t i = 0; i < cells; ++i) {
       const char q = row.question[i], a = row.answer[i];
       if (q != a && (kFixed.find(q) != std::string_view::npos || kFixed.find(a) != std::string_view::npos))
-        throw InputError(where, fmt::format("answer has {} at row {}, column {} where the question has {}", show(a), i / static_cast<std::size_t>(f.side) + 1,
-                                            i % static_cast<std::size_t>(f.side) + 1, show(q)),
+        throw InputError(where,
+                         fmt::format("answer has {} at {} where the question has {}", describe_char(a), cell_name(i, f.side),
+                                     describe_char(q)),
                          "the solution must keep the question's walls, S and G, and only mark open cells 'o'");
     }
     f.mazes.push_back(std::move(m));
@@ -130,7 +134,8 @@ BuildSummary build_maze(const MazeBuildOptions& o) {
     train = std::move(file.mazes);
     MazeFile test_file = read_maze_csv(o.test_csv);
     if (test_file.side != file.side)
-      throw InputError(o.test_csv, fmt::format("mazes are {}x{}, the train mazes {}x{}", test_file.side, test_file.side, file.side, file.side),
+      throw InputError(o.test_csv,
+                       fmt::format("mazes are {}x{}, the train mazes {}x{}", test_file.side, test_file.side, file.side, file.side),
                        "both splits share one seq_len");
     test = std::move(test_file.mazes);
   }

@@ -49,6 +49,11 @@ bool split_csv_line(const std::string& line, std::vector<std::string>& fields, s
 
 std::string csv_where(const std::string& path, std::int64_t line) { return fmt::format("{}:{}", path, line); }
 
+std::string describe_char(char c) {
+  if (c >= 0x20 && c < 0x7F) return fmt::format("'{}'", c);
+  return fmt::format("byte 0x{:02x}", static_cast<unsigned char>(c));
+}
+
 void read_puzzle_csv(const std::string& path, const std::function<void(const PuzzleCsvRow&)>& on_row) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw InputError(path, "cannot open", kFormatHint);
@@ -125,7 +130,9 @@ std::vector<std::size_t> sample_indices(std::size_t n, std::size_t k, SplitMix64
 RowSplit hold_out_rows(std::size_t n, double fraction, SplitMix64& rng, const std::string& where) {
   const auto k = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(n)));
   if (k == 0 || k >= n)
-    throw InputError(where, fmt::format("--test-fraction {} of {} puzzles leaves {} for test and {} for train", fraction, n, k, n - std::min(k, n)),
+    throw InputError(where,
+                     fmt::format("--test-fraction {} of {} puzzles leaves {} for test and {} for train", fraction, n, k,
+                                 n - std::min(k, n)),
                      "both splits need at least one puzzle: choose another fraction or give --test-csv");
   RowSplit s;
   s.test = sample_indices(n, k, rng);

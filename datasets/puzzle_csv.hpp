@@ -30,6 +30,7 @@ void read_puzzle_csv(const std::string& path, const std::function<void(const Puz
 std::optional<std::int64_t> parse_csv_rating(const PuzzleCsvRow& row, const std::string& path);
 
 std::string csv_where(const std::string& path, std::int64_t line);  // "path:line"
+std::string describe_char(char c);  // for error messages: 'x', or "byte 0x1f" when not printable
 
 // SplitMix64 (Steele et al. 2014): tiny, fast, and identical on every platform, unlike the
 // std:: distributions, so a seed gives the same dataset everywhere.

@@ -29,7 +29,10 @@ constexpr std::array<std::array<std::uint8_t, 9>, 27> make_units() {
   std::array<int, 27> n{};
   for (int i = 0; i < 81; ++i) {
     const int k[3] = {row_of(i), 9 + col_of(i), 18 + box_of(i)};
-    for (int j : k) u[static_cast<std::size_t>(j)][static_cast<std::size_t>(n[static_cast<std::size_t>(j)]++)] = static_cast<std::uint8_t>(i);
+    for (int j : k) {
+      const auto uj = static_cast<std::size_t>(j);
+      u[uj][static_cast<std::size_t>(n[uj]++)] = static_cast<std::uint8_t>(i);
+    }
   }
   return u;
 }
@@ -222,11 +225,6 @@ void parallel_for(std::size_t n, std::size_t chunk, const std::function<bool(std
   if (error) std::rethrow_exception(error);
 }
 
-std::string printable(char c) {
-  if (c >= 0x20 && c < 0x7F) return fmt::format("'{}'", c);
-  return fmt::format("byte 0x{:02x}", static_cast<unsigned char>(c));
-}
-
 // One 81-character field of a CSV row into a grid; `blank_ok` allows '.' and '0'.
 SudokuGrid parse_grid(const std::string& s, const char* name, bool blank_ok, const std::string& where) {
   const char* expected = blank_ok ? "'.' or '0' for a blank, or a digit 1-9" : "a digit 1-9";
@@ -239,7 +237,9 @@ SudokuGrid parse_grid(const std::string& s, const char* name, bool blank_ok, con
     if (c >= '1' && c <= '9') g[i] = static_cast<std::uint8_t>(c - '0');
     else if (blank_ok && (c == '.' || c == '0')) g[i] = 0;
     else
-      throw InputError(where, fmt::format("{} has {} at row {}, column {}; expected {}", name, printable(c), i / 9 + 1, i % 9 + 1, expected));
+      throw InputError(where,
+                       fmt::format("{} has {} at row {}, column {}; expected {}", name, describe_char(c), i / 9 + 1, i % 9 + 1,
+                                   expected));
   }
   return g;
 }

@@ -454,6 +454,29 @@ TEST_CASE("sudoku builder: --generate N builds N train puzzles plus round(0.1 N)
   }
 }
 
+TEST_CASE("sudoku builder: --csv with --test-generate N keeps every CSV row for training and generates N valid test puzzles, seeded") {
+  TempDir d;
+  SudokuBuildOptions o = options(d / "a");
+  o.test_generate = 20;
+  o.seed = 6;
+  const BuildSummary s = build_sudoku(o);
+  CHECK(s.train_groups == 1000);
+  CHECK(s.test_groups == 20);
+  o.out = d / "b";
+  build_sudoku(o);
+  check_same_files(d / "a", d / "b");
+  const DatasetSplit test = DatasetSplit::open(d / "a", "test");
+  for (std::int64_t r = 0; r < test.num_examples(); ++r) {
+    SudokuPuzzle p;
+    p.question = grid_from_tokens(row_u8(test.inputs(), r));
+    p.answer = grid_from_tokens(row_u8(test.labels(), r));
+    CHECK(check_sudoku_puzzle(p).empty());
+  }
+  o.test_fraction = 0.5;
+  o.out = d / "c";
+  check_rejected(o, "--test-generate", "excludes --test-csv and --test-fraction");
+}
+
 TEST_CASE("sudoku builder: CSV parsing follows Python's csv module: CRLF line ends, quoted fields, header names not checked") {
   TempDir d;
   const auto lines = csv_lines();

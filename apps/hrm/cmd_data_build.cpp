@@ -56,14 +56,19 @@ int build_sudoku_cmd(const Args& args) {
 
 int build_maze_cmd(const Args& args) {
   MazeBuildOptions o;
-  po::options_description opts("hrm data build maze --csv FILE [--test-csv FILE] [--aug] --out DIR");
+  std::int64_t subsample = -1;
+  po::options_description opts("hrm data build maze --csv FILE (--test-csv FILE | --test-fraction F) [--aug] --out DIR");
   opts.add_options()
       ("csv", po::value(&o.csv)->required(), "train CSV (source,q,a,rating; charset '# SGo')")
       ("test-csv", po::value(&o.test_csv), "test CSV")
+      ("test-fraction", po::value(&o.test_fraction), "hold out this fraction of the CSV's mazes as the test split")
+      ("subsample", po::value(&subsample), "keep N random train mazes")
+      ("seed", po::value(&o.seed)->default_value(0), "seed for --test-fraction and --subsample")
       ("aug", po::bool_switch(&o.aug), "8 dihedral versions per train maze")
       ("out", po::value(&o.out)->required(), "output dataset folder");
   po::variables_map vm;
   if (!parse(args, opts, vm)) return 0;
+  if (subsample >= 0) o.subsample = subsample;
   print_summary("maze", build_maze(o));
   return 0;
 }
