@@ -147,22 +147,9 @@ BuildSummary build_maze(const MazeBuildOptions& o) {
   DatasetMetadata meta;
   meta.vocab_size = static_cast<std::int64_t>(kCharset.size()) + 1;  // PAD + charset
   meta.num_puzzle_identifiers = 1;
-  StagingDir stage(o.out);
   const SplitWriter train_split = make_split(train, file.side, o.aug, "maze train");
-  train_split.write(stage.path(), "train", meta);
   const SplitWriter test_split = make_split(test, file.side, false, "maze test");
-  test_split.write(stage.path(), "test", meta);
-  write_identifiers(stage.path(), {"<blank>"});
-  stage.commit("identifiers.json");
-
-  BuildSummary s;
-  s.out = o.out;
-  s.train_examples = train_split.num_examples();
-  s.train_groups = train_split.num_groups();
-  s.test_examples = test_split.num_examples();
-  s.test_groups = test_split.num_groups();
-  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return s;
+  return write_blank_id_dataset(o.out, train_split, test_split, meta, start);
 }
 
 }  // namespace hrm

@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/progress.hpp"
 #include "datasets/dataset.hpp"
+#include "datasets/puzzle_csv.hpp"
 #include "datasets/sudoku.hpp"
 
 namespace hrm {
@@ -141,22 +142,9 @@ BuildSummary build_sudoku(const SudokuBuildOptions& o) {
   DatasetMetadata meta;
   meta.vocab_size = 11;  // PAD + blank + 9 digits
   meta.num_puzzle_identifiers = 1;
-  StagingDir stage(o.out);
   const SplitWriter train_split = make_split(train, o.num_aug, o.seed, "sudoku train");
-  train_split.write(stage.path(), "train", meta);
   const SplitWriter test_split = make_split(test, 0, o.seed, "sudoku test");
-  test_split.write(stage.path(), "test", meta);
-  write_identifiers(stage.path(), {"<blank>"});
-  stage.commit("identifiers.json");
-
-  BuildSummary s;
-  s.out = o.out;
-  s.train_examples = train_split.num_examples();
-  s.train_groups = train_split.num_groups();
-  s.test_examples = test_split.num_examples();
-  s.test_groups = test_split.num_groups();
-  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return s;
+  return write_blank_id_dataset(o.out, train_split, test_split, meta, start);
 }
 
 }  // namespace hrm

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <numeric>
 
+#include "common/atomic_write.hpp"
 #include "common/error.hpp"
 
 namespace hrm {
@@ -145,6 +146,23 @@ RowSplit hold_out_rows(std::size_t n, double fraction, SplitMix64& rng, const st
 
 std::vector<std::size_t> subsample_rows(std::size_t n, std::int64_t subsample, SplitMix64& rng) {
   return sample_indices(n, std::min(n, static_cast<std::size_t>(std::max<std::int64_t>(subsample, 0))), rng);
+}
+
+BuildSummary write_blank_id_dataset(const std::string& out, const SplitWriter& train, const SplitWriter& test,
+                                    const DatasetMetadata& meta, std::chrono::steady_clock::time_point start) {
+  StagingDir stage(out);
+  train.write(stage.path(), "train", meta);
+  test.write(stage.path(), "test", meta);
+  write_identifiers(stage.path(), {"<blank>"});
+  stage.commit("identifiers.json");
+  BuildSummary s;
+  s.out = out;
+  s.train_examples = train.num_examples();
+  s.train_groups = train.num_groups();
+  s.test_examples = test.num_examples();
+  s.test_groups = test.num_groups();
+  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return s;
 }
 
 }  // namespace hrm

@@ -6,12 +6,16 @@
 // accepted; a quote left open at the end of a line is an error (no puzzle spans lines).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "datasets/build_sudoku.hpp"  // BuildSummary
+#include "datasets/dataset.hpp"
 
 namespace hrm {
 
@@ -65,5 +69,10 @@ RowSplit hold_out_rows(std::size_t n, double fraction, SplitMix64& rng, const st
 // The rows HRM's subsample_size keeps: `subsample` of rows 0..n-1 at random (all when there are
 // not more), in file order.
 std::vector<std::size_t> subsample_rows(std::size_t n, std::int64_t subsample, SplitMix64& rng);
+
+// Writes both splits and identifiers.json ["<blank>"] (one identifier: Sudoku, Maze) into a staged
+// `out` that appears whole, and summarises the build begun at `start`.
+BuildSummary write_blank_id_dataset(const std::string& out, const SplitWriter& train, const SplitWriter& test,
+                                    const DatasetMetadata& meta, std::chrono::steady_clock::time_point start);
 
 }  // namespace hrm
