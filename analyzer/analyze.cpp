@@ -111,6 +111,7 @@ Report analyze(const Config& config, const AnalyzeOptions& opts) {
   spec.epochs_per_iter = config.epochs_per_iter();
   spec.seed = t.seed;
   spec.total_steps = total_steps;
+  spec.threads = opts.replay_threads;
   rep.replay = replay_schedule(train, spec);
   rep.regime = regime_view(config, rep.census, rep.replay);
   rep.schedule = schedule_view(config, rep.census, rep.replay, total_steps);

@@ -93,6 +93,7 @@ struct Report {
 
 struct AnalyzeOptions {
   bool strict = false;                   // warnings reject too
+  int replay_threads = 0;                // replay workers; 0: one per hardware thread (sweeps use 1 per analysis)
 };
 
 // Reads the dataset named by config.data.path (train split) and analyzes the config against it.

@@ -132,19 +132,21 @@ SweepResult run_sweep(const Config& base, const Report& base_report, const std::
   res.target = base_report.recommendation;
   res.rows.resize(combos);
 
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const auto n = static_cast<unsigned>(std::min<std::size_t>(combos, threads ? threads : cores));
+  AnalyzeOptions one = opts;
+  if (n > 1) one.replay_threads = 1;  // parallel over combinations, not inside each: no n x cores threads
   std::vector<std::exception_ptr> errors(combos);
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t i; (i = next++) < combos;) {
       try {
-        res.rows[i] = analyze_combination(base, axes, i, opts);
+        res.rows[i] = analyze_combination(base, axes, i, one);
       } catch (...) {
         errors[i] = std::current_exception();
       }
     }
   };
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  const auto n = static_cast<unsigned>(std::min<std::size_t>(combos, threads ? threads : cores));
   std::vector<std::thread> pool;
   for (unsigned i = 0; i < n; ++i) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
