@@ -90,6 +90,7 @@ std::string dtype_descr(DType t) {
     case DType::U8: return "|u1";
     case DType::I32: return "<i4";
     case DType::I64: return "<i8";
+    case DType::F32: return "<f4";
   }
   return "?";
 }
@@ -99,6 +100,7 @@ std::size_t dtype_size(DType t) {
     case DType::U8: return 1;
     case DType::I32: return 4;
     case DType::I64: return 8;
+    case DType::F32: return 4;
   }
   return 0;
 }
@@ -220,6 +222,7 @@ std::int64_t NpyArray::at(std::int64_t i) const {
     case DType::U8: return data_[i];
     case DType::I32: { std::int32_t v; std::memcpy(&v, data_ + 4 * i, 4); return v; }
     case DType::I64: { std::int64_t v; std::memcpy(&v, data_ + 8 * i, 8); return v; }
+    case DType::F32: break;  // never opened for reading (open() rejects <f4)
   }
   return 0;
 }

@@ -10,9 +10,9 @@
 
 namespace hrm {
 
-enum class DType { U8, I32, I64 };
+enum class DType { U8, I32, I64, F32 };  // F32: written (saved predictions), never read
 
-std::string dtype_descr(DType t);   // "|u1", "<i4", "<i8"
+std::string dtype_descr(DType t);   // "|u1", "<i4", "<i8", "<f4"
 std::size_t dtype_size(DType t);
 
 // The complete header block (magic, version, length, dict, padding, '\n') numpy writes.
@@ -26,6 +26,7 @@ template <class T> constexpr DType dtype_of();
 template <> constexpr DType dtype_of<std::uint8_t>() { return DType::U8; }
 template <> constexpr DType dtype_of<std::int32_t>() { return DType::I32; }
 template <> constexpr DType dtype_of<std::int64_t>() { return DType::I64; }
+template <> constexpr DType dtype_of<float>() { return DType::F32; }
 
 template <class T>
 void write_npy(const std::string& path, const std::vector<std::int64_t>& shape, const std::vector<T>& v) {

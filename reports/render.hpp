@@ -2,6 +2,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +23,9 @@ nlohmann::json sweep_to_json(const SweepResult& s);       // versioned (format_v
 std::string render_sweep_text(const SweepResult& s, bool color);
 std::string render_sweep_markdown(const SweepResult& s);
 std::string render_sweep_html(const SweepResult& s);      // the table and a chart per measure
+
+// The preflight report as files: preflight.{json,md,html,sarif}, (name, content) pairs.
+std::vector<std::pair<std::string, std::string>> preflight_files(const Report& r);
 
 std::string format_bytes(double bytes);                    // "1.23 GiB"
 std::string format_count(double v);                        // "1,536,000" for integers, else 3 significant digits

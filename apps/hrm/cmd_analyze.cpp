@@ -34,11 +34,7 @@ bool stdout_wants_color() {
 // The report folder appears whole or not at all: every file goes into a hidden staging folder that
 // replaces DIR only at the end (common/atomic_write.hpp), so a failure leaves no partial report.
 void write_report_dir(const std::string& dir, const Report& report, const SweepResult* sweep) {
-  std::vector<std::pair<std::string, std::string>> files = {
-      {"preflight.json", report_to_json(report).dump(2) + "\n"},
-      {"preflight.md", render_markdown(report)},
-      {"preflight.html", render_html(report)},
-      {"preflight.sarif", report_to_sarif(report).dump(2) + "\n"}};
+  std::vector<std::pair<std::string, std::string>> files = preflight_files(report);
   if (sweep) {
     files.emplace_back("sweep.json", sweep_to_json(*sweep).dump(2) + "\n");
     files.emplace_back("sweep.md", render_sweep_markdown(*sweep));

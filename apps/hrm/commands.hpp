@@ -12,5 +12,8 @@ using Args = std::vector<std::string>;  // arguments after the subcommand words
 int data_build(const Args& args);       // hrm data build sudoku|arc|maze ...
 int data_info(const Args& args);        // hrm data info DIR
 int analyze(const Args& args);          // hrm analyze CONFIG [KEY=VALUE...]
+int train(const Args& args);            // hrm train CONFIG [KEY=VALUE...]
+int eval(const Args& args);             // hrm eval CHECKPOINT
+int report(const Args& args);           // hrm report RUN_DIR [--out FILE]
 
 }  // namespace hrm::cli

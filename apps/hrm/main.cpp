@@ -18,8 +18,10 @@ constexpr const char* kUsage =
     "  data build sudoku|arc|maze ...   build an HRM-format dataset (see `hrm data build KIND --help`)\n"
     "  data info DIR                    census of a built dataset\n"
     "  analyze CONFIG [KEY=VALUE...]    pre-flight analysis of a training config\n"
+    "  train CONFIG [KEY=VALUE...]      analyze, then train HRM (see `hrm train --help`)\n"
+    "  eval CHECKPOINT                  evaluate a checkpoint on the test split\n"
     "\n"
-    "exit codes: 0 ok/vetted, 1 rejected, 2 could not run (usage or bad input)\n";
+    "exit codes: 0 ok/vetted, 1 rejected, 2 could not run (usage or bad input), 130 interrupted (train)\n";
 
 int dispatch(int argc, char** argv) {
   std::vector<std::string> a(argv + 1, argv + argc);
@@ -31,6 +33,7 @@ int dispatch(int argc, char** argv) {
   if (a[0] == "analyze") return hrm::cli::analyze(rest(1));
   if (a[0] == "data" && a.size() >= 2 && a[1] == "build") return hrm::cli::data_build(rest(2));
   if (a[0] == "data" && a.size() >= 2 && a[1] == "info") return hrm::cli::data_info(rest(2));
+  if (a[0] == "report") return hrm::cli::report(rest(1));
   std::fprintf(stderr, "error: unknown command '%s'\n\n%s", a[0].c_str(), kUsage);
   return 2;
 }

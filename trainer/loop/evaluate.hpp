@@ -1,0 +1,40 @@
+// evaluate.hpp: HRM's evaluation (HRM-SPEC 7.1, 2.4): the test split in storage order, windows of
+// the global batch, a fresh carry per batch, exactly halt_max_steps segments, the final segment's
+// metrics summed over batches and divided by the count of real rows.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "datasets/dataset.hpp"
+#include "trainer/model/params.hpp"
+
+namespace hrm {
+
+struct EvalResult {
+  std::map<std::string, double> metrics;  // HRM's names: accuracy, exact_accuracy, lm_loss, q_halt_accuracy,
+                                          // q_halt_loss, steps; plus count (real rows)
+};
+
+// What the final segment predicted for every real (non-padding) row, in storage order.
+struct EvalPredictions {
+  std::int64_t seq_len = 0;
+  std::vector<std::int32_t> inputs, labels, predictions;  // (N, S); labels -100 where ignored
+  std::vector<std::int32_t> puzzle_ids;                   // (N)
+  std::vector<float> q_halt;                              // (N) final q_halt logits
+};
+
+struct EvalOptions {
+  std::int64_t global_batch = 0;
+  std::int64_t world_size = 1, rank = 0;
+  EvalPredictions* keep = nullptr;                         // filled when not null
+  using Progress = std::function<void(std::int64_t done, std::int64_t total)>;
+  Progress progress;  // called after each batch
+};
+
+EvalResult evaluate(const HrmWeights<float>& w, const DatasetSplit& test, const EvalOptions& opt);
+
+}  // namespace hrm

@@ -1,0 +1,102 @@
+// trainer.hpp: HRM's training loop (HRM-SPEC 3.4) on the CPU backend.
+//
+// Per sampler batch: HRM's step counter += 1; batches past total_steps are consumed and skipped;
+// otherwise one ACT training step (forward, Q target, loss, backward of total / B), then AdamATan2 on
+// the dense slab and sign-SGD on the carry's puzzle rows, both at the warmup + cosine LR of that
+// step. An iteration is one pass of the sampler (eval_interval epochs); after each comes an
+// evaluation and, with checkpoint_every_eval, a checkpoint.
+//
+// TrainerState is everything a checkpoint holds, so a resumed run continues bit for bit.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config.hpp"
+#include "datasets/dataset.hpp"
+#include "datasets/sampler.hpp"
+#include "trainer/cpu/cpu_ops.hpp"
+#include "trainer/loop/evaluate.hpp"
+#include "trainer/model/act.hpp"
+
+namespace hrm {
+
+struct TrainerState {
+  HrmWeights<float> weights;
+  std::vector<float> adam_m, adam_v;  // (layout.total) AdamATan2 moments
+  std::int64_t step = 0;              // HRM's train_state.step: batches taken, skipped ones included
+  SamplerState sampler;               // position of the training sampler
+  bool iteration_evaluated = false;   // the evaluation after the current iteration has run
+  ActCarry<float> carry;              // the ACT carry (slots mid-puzzle)
+};
+
+// What one optimizer step logs (HRM-SPEC 2.4, normalised as HRM logs it: losses / B, the rest /
+// max(count, 1), so count is 1 or 0).
+struct StepLog {
+  std::int64_t step = 0;
+  double lr = 0, loss = 0, lm_loss = 0, q_halt_loss = 0, q_continue_loss = 0;
+  double count = 0, accuracy = 0, exact_accuracy = 0, q_halt_accuracy = 0, steps = 0;
+  double grad_norm = 0;  // L2 norm of the dense gradient of total / B (puzzle rows excluded)
+  double seconds = 0;    // wall time of the step
+};
+
+// The HRM-SPEC 3.1/3.2 update after a backward pass: AdamATan2 on `grads`, sign-SGD on the puzzle rows
+// `puzzle_ids` with gradients `puzzle_grads` (rows x ndim), at optimizer step `t` (1-based).
+void apply_optimizers(HrmWeights<float>& w, std::vector<float>& adam_m, std::vector<float>& adam_v,
+                      const std::vector<float>& grads, const std::int32_t* puzzle_ids, const float* puzzle_grads,
+                      std::int64_t rows, std::int64_t t, double lr, double puzzle_lr, const TrainConfig& tc);
+
+// The model shape of `cfg` trained on a dataset with metadata `m` (vocab, seq_len, identifiers).
+HrmDims dims_for(const Config& cfg, const DatasetMetadata& m);
+
+class Trainer {
+ public:
+  // Fresh weights from the config's seed, or `init` (weights only) when given.
+  Trainer(const Config& cfg, const std::string& dataset_dir, std::optional<HrmWeights<float>> init = std::nullopt);
+
+  const Config& config() const { return cfg_; }
+  const HrmDims& dims() const { return dims_; }
+  std::int64_t total_steps() const { return total_steps_; }  // HRM's int(epochs * groups * mean / B)
+  std::int64_t total_iterations() const { return total_iters_; }
+  const DatasetSplit& train_split() const { return train_; }
+  const DatasetSplit* test_split() const { return test_ ? &*test_ : nullptr; }
+  TrainerState& state() { return state_; }
+  const TrainerState& state() const { return state_; }
+
+  // Takes the next sampler batch. Returns false at the end of the current iteration (call
+  // end_iteration()) or of the run (done()). Sets *log when an optimizer step ran (not for skipped
+  // batches past total_steps).
+  bool next_batch(std::optional<StepLog>& log);
+  // Closes the current iteration: the next next_batch() starts a new one.
+  void end_iteration();
+  bool done() const { return state_.sampler.iteration >= total_iters_ && state_.iteration_evaluated; }
+  bool at_iteration_end() const { return at_iteration_end_; }
+  EvalResult evaluate(EvalPredictions* keep = nullptr, const EvalOptions::Progress& progress = {});
+
+  // Restores a checkpoint's state (same model shape, checked by the caller).
+  void restore(TrainerState s);
+
+ private:
+  Config cfg_;
+  DatasetSplit train_;
+  std::optional<DatasetSplit> test_;
+  HrmDims dims_;
+  std::int64_t global_batch_, local_batch_, rank_ = 0, world_ = 1;
+  std::int64_t total_steps_ = 0, total_iters_ = 0;
+  PuzzleIndex index_;
+  std::unique_ptr<PhiloxDraws> draws_;
+  std::unique_ptr<TrainSampler> sampler_;
+  bool at_iteration_end_ = false;
+  TrainerState state_;
+  HrmAct<CpuOps, float> act_;
+  std::vector<float> grads_, puzzle_grads_;
+  std::vector<std::int32_t> min_halt_;
+  ActBatch batch_;
+};
+
+}  // namespace hrm
