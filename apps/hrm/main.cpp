@@ -20,6 +20,7 @@ constexpr const char* kUsage =
     "  analyze CONFIG [KEY=VALUE...]    pre-flight analysis of a training config\n"
     "  train CONFIG [KEY=VALUE...]      analyze, then train HRM (see `hrm train --help`)\n"
     "  eval CHECKPOINT                  evaluate a checkpoint on the test split\n"
+    "  report RUN_DIR [--out FILE]      render a training run as report.html\n"
     "\n"
     "exit codes: 0 ok/vetted, 1 rejected, 2 could not run (usage or bad input), 130 interrupted (train)\n";
 

@@ -15,7 +15,9 @@
 #include "common/atomic_write.hpp"
 #include "common/config.hpp"
 #include "common/error.hpp"
+#include "trainer/loop/arc_vote.hpp"
 #include "trainer/loop/checkpoint.hpp"
+#include "trainer/loop/sudoku_check.hpp"
 
 namespace fs = std::filesystem;
 
@@ -205,10 +207,17 @@ RunOutcome run_training(Trainer& t, const RunOptions& o) {
 namespace hrm {
 
 nlohmann::json eval_metrics_json(const Trainer& t, const EvalResult& r, const EvalPredictions& p) {
-  (void)t;
-  (void)p;
   nlohmann::json j;
   for (const auto& [k, v] : r.metrics) j[k] = v;
+  const HrmDims& d = t.dims();
+  const auto n = static_cast<double>(p.puzzle_ids.size());
+  if (d.seq_len == 81 && d.vocab == 11 && n > 0) {  // Sudoku: predicted grids that are valid solutions
+    j["valid_solutions"] = static_cast<double>(count_valid_sudoku_solutions(p.inputs, p.predictions)) / n;
+  } else if (d.seq_len == kArcSeqLen && d.vocab == 12 && n > 0) {  // ARC: HRM's voting and pass@K (HRM-SPEC 7.2)
+    const auto names = read_identifiers(fs::path(t.train_split().dir()).parent_path().string());
+    const ArcScore score = score_arc(names, ArcRows{p.puzzle_ids, p.inputs, p.labels, p.predictions, p.q_halt});
+    j.update(arc_score_json(score));
+  }
   return j;
 }
 
