@@ -34,6 +34,8 @@ int dispatch(int argc, char** argv) {
   if (a[0] == "analyze") return hrm::cli::analyze(rest(1));
   if (a[0] == "data" && a.size() >= 2 && a[1] == "build") return hrm::cli::data_build(rest(2));
   if (a[0] == "data" && a.size() >= 2 && a[1] == "info") return hrm::cli::data_info(rest(2));
+  if (a[0] == "train") return hrm::cli::train(rest(1));
+  if (a[0] == "eval") return hrm::cli::eval(rest(1));
   if (a[0] == "report") return hrm::cli::report(rest(1));
   std::fprintf(stderr, "error: unknown command '%s'\n\n%s", a[0].c_str(), kUsage);
   return 2;

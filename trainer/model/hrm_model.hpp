@@ -28,10 +28,8 @@ template <class Ops, class T> class HrmModel {
     for (auto* v : {&x_, &inj_, &dzH_, &dzL_, &dinput_}) v->resize(n * D);
     puzzle_.resize(b_ * d_.prefix * D);
     dpuzzle_.resize(b_ * d_.prefix * D);
-    z_out_.resize(b_ * d_.seq_len * D);
-    dz_out_.resize(b_ * d_.seq_len * D);
-    z0_.resize(b_ * D);
-    dz0_.resize(b_ * D);
+    for (auto* v : {&z_out_, &z_out_nograd_, &dz_out_}) v->resize(b_ * d_.seq_len * D);
+    for (auto* v : {&z0_, &z0_nograd_, &dz0_}) v->resize(b_ * D);
     saved_L_.resize(d_.L_layers);
     saved_H_.resize(d_.H_layers);
     for (auto& a : saved_L_) a.resize(d_, b_);
@@ -50,7 +48,7 @@ template <class Ops, class T> class HrmModel {
     const ParamLayout& l = w.layout;
     const T* p = w.params.data();
     const std::int64_t D = d_.hidden, n = b_ * d_.tokens, count = n * D;
-    inputs_ = inputs;
+    if (with_grad) inputs_ = inputs;
     const T* puzzle = nullptr;
     if (d_.puzzle_ndim > 0) {  // zero-pad each row from ndim to P*D (HRM-SPEC 1.2)
       std::fill(puzzle_.begin(), puzzle_.end(), T(0));
@@ -77,13 +75,16 @@ template <class Ops, class T> class HrmModel {
     L_step(with_grad ? &saved_L_ : nullptr);
     H_step(with_grad ? &saved_H_ : nullptr);
 
-    // Heads: lm_head on the sequence positions P..T-1, q_head on position 0.
+    // Heads: lm_head on the sequence positions P..T-1, q_head on position 0. A forward without
+    // grad (the Q-target segment) must not overwrite the heads' inputs that backward() reads.
+    std::vector<T>& z_out = with_grad ? z_out_ : z_out_nograd_;
+    std::vector<T>& z0 = with_grad ? z0_ : z0_nograd_;
     for (std::int64_t i = 0; i < b_; ++i) {
-      std::copy(zH + (i * d_.tokens + d_.prefix) * D, zH + (i + 1) * d_.tokens * D, z_out_.begin() + i * d_.seq_len * D);
-      std::copy(zH + i * d_.tokens * D, zH + (i * d_.tokens + 1) * D, z0_.begin() + i * D);
+      std::copy(zH + (i * d_.tokens + d_.prefix) * D, zH + (i + 1) * d_.tokens * D, z_out.begin() + i * d_.seq_len * D);
+      std::copy(zH + i * d_.tokens * D, zH + (i * d_.tokens + 1) * D, z0.begin() + i * D);
     }
-    Ops::linear_forward(logits, z_out_.data(), p + l.lm_head, b_ * d_.seq_len, D, d_.vocab);
-    Ops::linear_forward(q, z0_.data(), p + l.q_head_w, b_, D, 2);
+    Ops::linear_forward(logits, z_out.data(), p + l.lm_head, b_ * d_.seq_len, D, d_.vocab);
+    Ops::linear_forward(q, z0.data(), p + l.q_head_w, b_, D, 2);
     for (std::int64_t i = 0; i < b_; ++i)
       for (int j = 0; j < 2; ++j) q[i * 2 + j] += p[l.q_head_b + j];
   }
@@ -126,8 +127,9 @@ template <class Ops, class T> class HrmModel {
   std::vector<T> rope_cos_, rope_sin_;    // (T, hd)
   std::vector<T> x_, inj_;                // (n, D): scaled input embedding, injection z_H + x
   std::vector<T> puzzle_, dpuzzle_;       // (b, P*D): zero-padded puzzle rows and their gradient
-  std::vector<T> z_out_, dz_out_;         // (b*S, D): z_H at the sequence positions
-  std::vector<T> z0_, dz0_;               // (b, D): z_H at position 0
+  std::vector<T> z_out_, dz_out_;         // (b*S, D): z_H at the sequence positions (grad forward)
+  std::vector<T> z0_, dz0_;               // (b, D): z_H at position 0 (grad forward)
+  std::vector<T> z_out_nograd_, z0_nograd_;  // the same for forwards without grad
   std::vector<T> dzH_, dzL_, dinput_;     // (n, D)
   std::vector<BlockActs<T>> saved_L_, saved_H_;
   BlockActs<T> scratch_;

@@ -1,0 +1,176 @@
+// cmd_train.cpp: `hrm train CONFIG [KEY=VALUE...] [--device cpu|cuda|auto] [--out RUN_DIR]
+// [--resume CKPT] [--init-weights FILE] [--force]`.
+//
+// The analyzer runs first and its verdict is printed; a rejected config does not train unless
+// --force, and a forced run records that it was forced and why the analyzer rejected it.
+// Exit code: 0 finished, 1 rejected (not started), 2 could not run, 130 interrupted (checkpoint
+// written; resume with --resume).
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+
+#include "analyzer/report.hpp"
+#include "apps/hrm/commands.hpp"
+#include "common/atomic_write.hpp"
+#include "common/error.hpp"
+#include "reports/render.hpp"
+#include "reports/run_report.hpp"
+#include "trainer/loop/checkpoint.hpp"
+#include "trainer/loop/run.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace hrm::cli {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop.store(true); }
+
+std::string default_run_dir(const std::string& config_path) {
+  const std::time_t t = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
+  return (fs::path("runs") / (fs::path(config_path).stem().string() + "-" + stamp)).string();
+}
+
+// A checkpoint continues only the run it belongs to: the model shape, the batch and the seed must be
+// the config's (they fix the carry, the sampler and the exploration draws).
+void check_resume_config(const Config& now, const std::string& ckpt) {
+  const std::string stored = checkpoint_config(ckpt);
+  if (stored.empty())
+    throw InputError(ckpt, "is a weights-only file, not a full hrmkit checkpoint",
+                     "use --init-weights to start a new run from these weights");
+  Config then = parse_config(stored, ckpt + " (stored config)");
+  std::vector<std::string> keys;
+  Config now_copy = now;
+  auto a = config_fields(then), b = config_fields(now_copy);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const std::string& k = a[i].key;
+    const bool pinned = k.rfind("arch.", 0) == 0 || k == "train.global_batch_size" || k == "train.seed" ||
+                        k == "hardware.num_gpus";
+    if (!pinned) continue;
+    const auto str = [](const FieldRef& r) {
+      return std::visit([](auto* p) { return fmt::format("{}", *p); }, r);
+    };
+    if (str(a[i].ref) != str(b[i].ref))
+      throw InputError(ckpt, fmt::format("was written with {} = {}, the config has {}", k, str(a[i].ref), str(b[i].ref)),
+                       "resume with the config the run started with, or start a new run with --init-weights");
+  }
+}
+
+}  // namespace
+
+int train(const Args& args) {
+  std::string config_path, device, out_dir, resume, init_weights;
+  std::vector<std::string> overrides;
+  bool force = false, quiet = false;
+  po::options_description opts("hrm train CONFIG [KEY=VALUE...] [options]");
+  opts.add_options()
+      ("help,h", "show this help")
+      ("device", po::value(&device)->default_value("auto"), "cpu | cuda | auto (cuda when built with it and a GPU answers)")
+      ("out", po::value(&out_dir), "run directory (default runs/<config>-<time>)")
+      ("resume", po::value(&resume), "continue from a full checkpoint (checkpoints/step_N.safetensors)")
+      ("init-weights", po::value(&init_weights), "start from these weights (hrmkit checkpoint or HRM weights file)")
+      ("force", po::bool_switch(&force), "train even if the analyzer rejects the config (recorded in run.json)")
+      ("quiet", po::bool_switch(&quiet), "no progress line and no preflight table");
+  po::options_description hidden;
+  hidden.add_options()("config", po::value(&config_path)->required(), "TOML config")(
+      "override", po::value(&overrides)->composing(), "KEY=VALUE");
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description pos;
+  pos.add("config", 1).add("override", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+  if (vm.count("help")) {
+    std::cout << opts << "\nexit codes: 0 finished, 1 rejected by the analyzer, 2 could not run, 130 interrupted\n";
+    return 0;
+  }
+  po::notify(vm);
+  if (device != "cpu" && device != "cuda" && device != "auto")
+    throw InputError("--device", fmt::format("'{}' is not a device; expected cpu, cuda or auto", device));
+  if (device == "cuda")
+    throw InputError("--device cuda", "this build of hrm has no CUDA backend", "use --device cpu");
+  if (!resume.empty() && !init_weights.empty())
+    throw InputError("--resume", "cannot be combined with --init-weights", "a checkpoint already holds the weights");
+
+  Config config = load_config(config_path);
+  for (const auto& kv : overrides) apply_override(config, kv);
+  validate_config(config);
+  if (config.hardware.num_gpus != 1)
+    throw InputError(config.position_of("hardware.num_gpus").str(),
+                     fmt::format("hardware.num_gpus = {}: this build trains in one process", config.hardware.num_gpus),
+                     "set hardware.num_gpus=1");
+
+  // Pre-flight: the analyzer's verdict decides whether training starts.
+  const Report report = analyze(config);
+  if (!quiet) std::cout << render_text(report, false);
+  std::vector<std::string> errors;
+  for (const auto& f : report.findings)
+    if (f.severity == Severity::Error) errors.push_back(f.id + ": " + f.message);
+  if (report.verdict != "vetted" && !force) {
+    std::cerr << "error: the analyzer rejected " << config_path << " (" << errors.size()
+              << " error(s)); not training\nhint: fix the config, or pass --force to train anyway (recorded in run.json)\n";
+    return 1;
+  }
+
+  const std::string run_dir = out_dir.empty() ? (resume.empty() ? default_run_dir(config_path)
+                                                                 : fs::path(resume).parent_path().parent_path().string())
+                                              : out_dir;
+  fs::create_directories(run_dir);
+  for (const auto& [name, text] : preflight_files(report)) write_file_atomic((fs::path(run_dir) / name).string(), text);
+  write_file_atomic((fs::path(run_dir) / "resolved.toml").string(), config_to_toml(config));
+
+  std::optional<HrmWeights<float>> init;
+  if (!init_weights.empty()) {
+    const DatasetSplit probe = DatasetSplit::open(config.data.path, "train");
+    init = load_weights(init_weights, dims_for(config, probe.meta()));
+  }
+  Trainer trainer(config, config.data.path, std::move(init));
+  if (!resume.empty()) {
+    check_resume_config(config, resume);
+    trainer.restore(load_checkpoint(resume, trainer.dims(), config.train.global_batch_size / config.hardware.num_gpus));
+    std::cerr << "# resumed from " << resume << " at step " << trainer.state().step << "\n";
+  }
+
+  RunOptions ro;
+  ro.run_dir = run_dir;
+  ro.progress = !quiet;
+  ro.stop = &g_stop;
+  ro.run_info = {{"config", config_path},
+                 {"dataset", config.data.path},
+                 {"device", "cpu"},
+                 {"world_size", 1},
+                 {"forced", report.verdict != "vetted"},
+                 {"preflight_verdict", report.verdict == "vetted" ? (report.count(Severity::Warning) ? "warnings" : "ok")
+                                                                  : "errors"},
+                 {"preflight_errors", errors},
+                 {"num_params", trainer.state().weights.layout.total}};
+  if (!resume.empty()) ro.run_info["resumed_from"] = resume;
+  if (report.verdict != "vetted")
+    std::cerr << "warning: training a config the analyzer rejected (--force); run.json records why\n";
+  std::cerr << "# training " << trainer.state().weights.layout.total << " parameters for " << trainer.total_steps()
+            << " steps on cpu; run directory " << run_dir << "\n";
+
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  const RunOutcome outcome = run_training(trainer, ro);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  std::cerr << "report: " << write_run_report(run_dir) << "\n";
+  if (outcome.status == "interrupted") {
+    std::cerr << "# interrupted: checkpoint " << outcome.last_checkpoint << "\n";
+    return 130;
+  }
+  std::cerr << "# finished " << outcome.steps << " steps; run directory " << run_dir << "\n";
+  return 0;
+}
+
+}  // namespace hrm::cli

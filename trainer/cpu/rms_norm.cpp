@@ -1,0 +1,71 @@
+// rms_norm.cpp: parameter-free RMSNorm over the feature axis (HRM-SPEC 1.5), forward and backward.
+//
+// Shapes: x, y, dx, dy (n, d); rstd (n).
+//   rms_norm_forward:  rstd = 1/sqrt(mean(x^2) + eps), y = x * rstd       (=; rstd null: not saved)
+//   rms_norm_backward: dx = rstd * (dy - y * mean(dy * y))                 (=; dx may alias dy)
+// The backward needs only y and rstd, so the pre-norm sum x need not be kept.
+// Row sums use a summation order fixed by d alone (ordered_sum), never by the buffer's address:
+// Eigen's reductions start at the first aligned element, so their rounding would change with
+// where a vector happens to be allocated, and a resumed run would not be bit-identical.
+#include <cmath>
+#include <cstdint>
+
+#include "trainer/cpu/cpu_ops.hpp"
+
+namespace hrm {
+namespace {
+
+// Below this many elements a parallel region costs more than the work it splits.
+constexpr std::int64_t kParallelMin = 1 << 14;
+
+// sum of f(0..len-1): 16 lane sums over whole blocks (one vector register; the compiler vectorises
+// the lane loop without reassociating anything), the lanes in order, then the tail.
+template <class T, class F> T ordered_sum(std::int64_t len, F&& f) {
+  constexpr std::int64_t kLanes = 16;
+  T lane[kLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= len; i += kLanes)
+    for (std::int64_t l = 0; l < kLanes; ++l) lane[l] += f(i + l);
+  T s = 0;
+  for (std::int64_t l = 0; l < kLanes; ++l) s += lane[l];
+  for (; i < len; ++i) s += f(i);
+  return s;
+}
+
+}  // namespace
+
+template <class T> void CpuOps::rms_norm_forward(T* y, T* rstd, const T* x, i64 n, i64 d, double eps) {
+  const T teps = static_cast<T>(eps);  // HRM adds eps in the working precision
+  const T td = static_cast<T>(d);
+#pragma omp parallel for schedule(static) if (n * d >= kParallelMin)
+  for (i64 i = 0; i < n; ++i) {
+    const T* xr = x + i * d;
+    T* yr = y + i * d;
+    const T r = T(1) / std::sqrt(ordered_sum<T>(d, [&](i64 j) { return xr[j] * xr[j]; }) / td + teps);
+    for (i64 j = 0; j < d; ++j) yr[j] = xr[j] * r;
+    if (rstd) rstd[i] = r;
+  }
+}
+
+template <class T> void CpuOps::rms_norm_backward(T* dx, const T* dy, const T* y, const T* rstd, i64 n, i64 d) {
+  const T td = static_cast<T>(d);
+#pragma omp parallel for schedule(static) if (n * d >= kParallelMin)
+  for (i64 i = 0; i < n; ++i) {
+    const T* dyr = dy + i * d;
+    const T* yr = y + i * d;
+    T* dxr = dx + i * d;
+    // The mean is taken before dx is written, and the update is element by element, so dx == dy is safe.
+    const T m = ordered_sum<T>(d, [&](i64 j) { return dyr[j] * yr[j]; }) / td;
+    const T r = rstd[i];
+    for (i64 j = 0; j < d; ++j) dxr[j] = r * (dyr[j] - yr[j] * m);
+  }
+}
+
+template void CpuOps::rms_norm_forward<float>(float*, float*, const float*, std::int64_t, std::int64_t, double);
+template void CpuOps::rms_norm_forward<double>(double*, double*, const double*, std::int64_t, std::int64_t, double);
+template void CpuOps::rms_norm_backward<float>(float*, const float*, const float*, const float*, std::int64_t,
+                                               std::int64_t);
+template void CpuOps::rms_norm_backward<double>(double*, const double*, const double*, const double*, std::int64_t,
+                                                std::int64_t);
+
+}  // namespace hrm
