@@ -4,6 +4,8 @@
 //  - InputError: the user's input (a file, a config, a flag) is not what was expected. The message
 //    names the file and position; `hint` says what to do. `hrm` exits 2.
 //  - Error: an internal invariant failed (HRM_CHECK). A bug in hrmkit, reported with file:line.
+//  - DistError: a collective or the launcher failed in a distributed run (MPI_CHECK in trainer/dist,
+//    NCCL_CHECK): the call, file:line, and the rank and host (set_error_origin) it failed on.
 #pragma once
 
 #include <stdexcept>
@@ -31,7 +33,18 @@ class InputError : public Error {
   std::string hint_;
 };
 
+class DistError : public Error {
+ public:
+  explicit DistError(const std::string& what) : Error(what) {}
+};
+
 [[noreturn]] void check_failed(const char* expr, const char* file, int line, const std::string& msg);
+
+// "rank R/W on HOST": named by DistError messages; set once by trainer/dist's World ("" alone).
+void set_error_origin(const std::string& origin);
+const std::string& error_origin();
+// Throws DistError("CALL failed on ORIGIN (file:line): DETAIL").
+[[noreturn]] void dist_call_failed(const char* call, const char* file, int line, const std::string& detail);
 
 }  // namespace hrm
 
