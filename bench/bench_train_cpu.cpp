@@ -1,6 +1,7 @@
 // bench_train_cpu.cpp: the CPU (Eigen) HRM training step: time per step, achieved GFLOP/s, and
 // peak memory, next to this machine's Eigen SGEMM rate and the PyTorch reference's step time
-// (tests/reference/hrm_torch.py, float32, same shapes) measured in the same run.
+// (tests/reference/hrm_torch.py timed by bench/bench_torch_step.py: float32, PyTorch's SIMD kernels,
+// same shapes, same thread count) measured in the same run.
 //
 // Configs: "small" = the golden-fixture model (hidden 64, 2 heads, 1+1 layers, seq 16, batch 4);
 // "mid" = hidden 128, 2 heads, 2+2 layers, Sudoku shape (seq 81, vocab 11), batch 64. Both with
@@ -158,7 +159,7 @@ int main(int argc, char** argv) {
     }
     r["sgemm_fraction"] = r["gflops"].get<double>() / sgemm;
     if (torch) {
-      const std::string cmd = "/usr/bin/python3 " + root + "/tests/reference/hrm_torch.py --bench-step --hidden " +
+      const std::string cmd = "/usr/bin/python3 " + root + "/bench/bench_torch_step.py --hidden " +
                               std::to_string(c.hidden) + " --heads " + std::to_string(c.heads) + " --H-layers " +
                               std::to_string(c.H_layers) + " --L-layers " + std::to_string(c.L_layers) + " --seq-len " +
                               std::to_string(c.seq_len) + " --vocab " + std::to_string(c.vocab) + " --batch " +

@@ -19,7 +19,9 @@ import os
 # The same (non-SIMD) CPU kernels on every x86-64 machine, so that the fixtures are byte-reproducible:
 # the AVX2 and AVX-512 kernels of uniform_/erfinv_/randn round the fp32 initial weights differently,
 # and sum in other orders. Must be set before torch is imported.
-os.environ["ATEN_CPU_CAPABILITY"] = "default"
+# bench/bench_torch_step.py (HRM_TORCH_BENCH=1) times this model with PyTorch's own SIMD kernels.
+if os.environ.get("HRM_TORCH_BENCH") != "1":
+    os.environ["ATEN_CPU_CAPABILITY"] = "default"
 
 import argparse
 import dataclasses

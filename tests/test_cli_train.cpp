@@ -1,0 +1,216 @@
+// test_cli_train.cpp: `hrm train` and `hrm eval` as a user runs them: the analyzer gates training,
+// a run directory holds what ARCHITECTURE.md section 5 lists, eval reproduces the in-training
+// evaluation, Ctrl-C checkpoints and resumes bit for bit, and bad input is exit 2 naming what differs.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common/safetensors.hpp"
+#include "test_util.hpp"
+
+using hrm_test::run_hrm;
+using hrm_test::TempDir;
+using nlohmann::json;
+
+namespace {
+
+// 200 real Sudoku-Extreme puzzles to train on, 50 held out; built once per process.
+const std::string& dataset() {
+  static TempDir dir;
+  static const std::string path = [] {
+    const std::string out = dir / "sudoku";
+    const auto r = run_hrm("data build sudoku --csv " + hrm_test::source_dir() +
+                           "/data/sudoku/sudoku-extreme-train-1k.csv --test-fraction 0.2 --subsample 200 --seed 3 --out " + out);
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    return out;
+  }();
+  return path;
+}
+
+// A tiny HRM: 2 epochs of 200 puzzles at B = 16 -> 12 steps per iteration, an evaluation and a
+// checkpoint after each of the 2 iterations. `train_extra` is appended to [train].
+std::string write_config(const TempDir& t, const std::string& train_extra = "", const std::string& data = "") {
+  const std::string path = t / "tiny.toml";
+  hrm_test::write_file(path, "[data]\npath = \"" + (data.empty() ? dataset() : data) +
+                                 "\"\n[arch]\nhidden_size = 32\nnum_heads = 2\nH_layers = 1\nL_layers = 1\n"
+                                 "halt_max_steps = 2\n[train]\nglobal_batch_size = 16\nepochs = 2\neval_interval = 1\n"
+                                 "lr = 1e-3\nlr_warmup_steps = 5\n" + train_extra +
+                                 "\n[hardware]\nnum_gpus = 1\n[task]\nhorizon = \"long\"\n");
+  return path;
+}
+
+std::vector<json> read_jsonl(const std::string& path) {
+  std::vector<json> v;
+  std::ifstream f(path);
+  for (std::string line; std::getline(f, line);) v.push_back(json::parse(line));
+  return v;
+}
+
+// The bytes of every tensor whose name starts with `prefix`, by name.
+std::map<std::string, std::string> tensor_bytes(const std::string& path, const std::string& prefix) {
+  const hrm::SafetensorsFile f = hrm::SafetensorsFile::open(path);
+  std::map<std::string, std::string> out;
+  for (const auto& name : f.names())
+    if (name.rfind(prefix, 0) == 0) {
+      const auto raw = f.bytes(name);
+      out[name] = std::string(reinterpret_cast<const char*>(raw.data()), raw.size());
+    }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("hrm train: a vetted config trains; the run directory has metrics, evaluations, checkpoints and reports") {
+  TempDir t;
+  const std::string run = t / "run";
+  const auto r = run_hrm("train " + write_config(t) + " --out " + run + " --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  for (const char* f : {"resolved.toml", "preflight.json", "preflight.md", "preflight.html", "metrics.jsonl", "eval.jsonl",
+                        "run.json", "report.html", "checkpoints/step_12.safetensors", "checkpoints/step_24.safetensors"})
+    CHECK_MESSAGE(std::filesystem::exists(run + "/" + f), f);
+  const auto metrics = read_jsonl(run + "/metrics.jsonl");
+  REQUIRE(metrics.size() == 24);  // analyzer: int(2 * 200 / 16) = 25 planned, 2 x 12 = 24 executed
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    CHECK(metrics[i]["step"] == static_cast<int>(i + 1));
+    for (const char* k : {"loss", "accuracy", "exact_accuracy", "q_halt_accuracy", "steps", "lr", "grad_norm", "examples_per_s"})
+      CHECK_MESSAGE(metrics[i].contains(k), k);
+  }
+  CHECK(metrics[0]["lr"].get<double>() == doctest::Approx(1e-3 / 5));  // warmup: base * step / warmup
+  const json info = json::parse(hrm_test::read_file(run + "/run.json"));
+  CHECK(info["status"] == "finished");
+  CHECK(info["forced"] == false);
+  CHECK(info["total_steps"] == 25);
+  CHECK(read_jsonl(run + "/eval.jsonl").size() == 2);
+}
+
+TEST_CASE("hrm eval: a checkpoint reproduces the in-training evaluation under HRM's metric names, predictions saved") {
+  TempDir t;
+  const std::string run = t / "run";
+  REQUIRE(run_hrm("train " + write_config(t) + " --out " + run + " --quiet").code == 0);
+  const auto r = run_hrm("eval " + run + "/checkpoints/step_24.safetensors --format json --predictions " + (t / "preds"));
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  const json j = json::parse(r.out.substr(r.out.find('{')));
+  const json in_training = read_jsonl(run + "/eval.jsonl").back();
+  for (const char* k : {"accuracy", "exact_accuracy", "lm_loss", "q_halt_accuracy", "q_halt_loss", "steps", "valid_solutions"}) {
+    CAPTURE(k);
+    REQUIRE(j["all"].contains(k));
+    CHECK(j["all"][k].get<double>() == in_training[k].get<double>());  // same weights, same arithmetic
+  }
+  CHECK(j["all"]["steps"] == 2.0);  // eval runs exactly halt_max_steps segments
+  for (const char* f : {"inputs.npy", "labels.npy", "predictions.npy", "puzzle_identifiers.npy", "q_halt_logits.npy"})
+    CHECK_MESSAGE(std::filesystem::exists(t / ("preds/" + std::string(f))), f);
+}
+
+TEST_CASE("hrm train: a rejected config does not start (exit 1); --force trains and records why it was rejected") {
+  TempDir t;
+  // Warmup longer than the run: an error finding.
+  const std::string cfg = write_config(t, "", "");
+  const auto rejected = run_hrm("train " + cfg + " train.lr_warmup_steps=500 --out " + (t / "r1") + " --quiet");
+  CHECK(rejected.code == 1);
+  CHECK(rejected.out.find("--force") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(t / "r1/metrics.jsonl"));
+
+  const auto forced = run_hrm("train " + cfg + " train.lr_warmup_steps=500 --out " + (t / "r2") + " --quiet --force");
+  REQUIRE_MESSAGE(forced.code == 0, forced.out);
+  const json info = json::parse(hrm_test::read_file(t / "r2/run.json"));
+  CHECK(info["forced"] == true);
+  CHECK(info["preflight_verdict"] == "errors");
+  REQUIRE(info["preflight_errors"].size() >= 1);
+  CHECK(info["preflight_errors"].dump().find("warmup") != std::string::npos);
+}
+
+TEST_CASE("hrm train: Ctrl-C writes a checkpoint and exits 130; --resume finishes bit-identical to an uninterrupted run") {
+  TempDir t;
+  const std::string cfg = write_config(t, "checkpoint_every_eval = false");
+  REQUIRE(run_hrm("train " + cfg + " --out " + (t / "straight") + " --quiet").code == 0);
+
+  // Start in the background, wait for the first steps, send SIGINT.
+  const std::string run = t / "cut";
+  const std::string cmd = hrm_test::hrm_bin() + " train " + cfg + " --out " + run + " --quiet > " + (t / "log") + " 2>&1";
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (read_jsonl(run + "/metrics.jsonl").size() < 3 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE_MESSAGE(WIFEXITED(status), hrm_test::read_file(t / "log"));
+  CHECK(WEXITSTATUS(status) == 130);
+  const json info = json::parse(hrm_test::read_file(run + "/run.json"));
+  CHECK(info["status"] == "interrupted");
+  const std::string ckpt = info["last_checkpoint"];
+  REQUIRE(std::filesystem::exists(ckpt));
+  const std::int64_t cut_step = read_jsonl(run + "/metrics.jsonl").back()["step"];
+  CHECK(cut_step < 24);
+
+  const auto resumed = run_hrm("train " + cfg + " --resume " + ckpt + " --out " + run + " --quiet");
+  REQUIRE_MESSAGE(resumed.code == 0, resumed.out);
+  const auto a = tensor_bytes(t / "straight/checkpoints/step_24.safetensors", "");
+  const auto b = tensor_bytes(run + "/checkpoints/step_24.safetensors", "");
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, bytes] : a) CHECK_MESSAGE(b.at(name) == bytes, name);
+  // metrics.jsonl is continuous: one line per step, each step once, equal to the straight run's.
+  const auto m1 = read_jsonl(t / "straight/metrics.jsonl"), m2 = read_jsonl(run + "/metrics.jsonl");
+  REQUIRE(m1.size() == m2.size());
+  for (std::size_t i = 0; i < m1.size(); ++i) CHECK(m1[i]["loss"] == m2[i]["loss"]);
+}
+
+TEST_CASE("bad input: resume with another model, data that does not fit the model, a truncated checkpoint: exit 2 naming it") {
+  TempDir t;
+  const std::string cfg = write_config(t);
+  const std::string run = t / "run";
+  REQUIRE(run_hrm("train " + cfg + " --out " + run + " --quiet").code == 0);
+  const std::string ckpt = run + "/checkpoints/step_12.safetensors";
+
+  auto r = run_hrm("train " + cfg + " arch.hidden_size=64 --resume " + ckpt + " --out " + (t / "r2") + " --quiet");
+  CHECK(r.code == 2);
+  CHECK(r.out.find("arch.hidden_size") != std::string::npos);
+
+  // A maze dataset (11 x 11 fixture mazes: seq_len 121, vocab 6) for a checkpoint trained on Sudoku
+  // (seq_len 81, vocab 11): the first size that differs is named.
+  const std::string maze = t / "maze";
+  REQUIRE(run_hrm("data build maze --csv " + hrm_test::source_dir() + "/tests/fixtures/maze/train.csv --test-fraction 0.5 --out " + maze).code == 0);
+  r = run_hrm("eval " + ckpt + " --data " + maze);
+  CHECK(r.code == 2);
+  CHECK(r.out.find("seq_len = 81") != std::string::npos);
+  CHECK(r.out.find("121") != std::string::npos);
+
+  const std::string bytes = hrm_test::read_file(ckpt);
+  hrm_test::write_file(t / "cut.safetensors", bytes.substr(0, bytes.size() - 100));
+  r = run_hrm("train " + cfg + " --resume " + (t / "cut.safetensors") + " --out " + (t / "r3") + " --quiet");
+  CHECK(r.code == 2);
+  CHECK(r.out.find("cut.safetensors") != std::string::npos);
+
+  r = run_hrm("train " + cfg + " --device tpu --quiet");
+  CHECK(r.code == 2);
+  CHECK(r.out.find("tpu") != std::string::npos);
+}
+
+TEST_CASE("a non-finite loss stops the run with the step named and keeps the last good checkpoint") {
+  TempDir t;
+  const std::string cfg = write_config(t);
+  const std::string run = t / "run";
+  REQUIRE(run_hrm("train " + cfg + " --out " + run + " --quiet").code == 0);
+  const std::string good = run + "/checkpoints/step_12.safetensors";
+  const std::string before = hrm_test::read_file(good);
+  // The learning rate is not pinned by a checkpoint: resuming with lr 1e30 blows the weights up.
+  const auto r = run_hrm("train " + cfg + " train.lr=1e30 --force --resume " + good + " --out " + run + " --quiet");
+  CHECK(r.code == 2);
+  CHECK(r.out.find("step 1") != std::string::npos);  // "step 13: the loss is nan" or later
+  CHECK(r.out.find("nan") != std::string::npos);
+  CHECK(hrm_test::read_file(good) == before);
+  const json info = json::parse(hrm_test::read_file(run + "/run.json"));
+  CHECK(info["status"] == "failed");
+}
