@@ -99,6 +99,7 @@ Report analyze(const Config& config, const AnalyzeOptions& opts) {
   const DatasetSplit train = DatasetSplit::open(config.data.path, "train");
   rep.census = take_census(train);
   rep.horizon = resolve_horizon(config, rep.census);
+  rep.model_family = config.arch.family;
 
   const auto& t = config.train;
   const auto W = config.hardware.num_gpus;

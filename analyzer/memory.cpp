@@ -7,6 +7,12 @@
 // input (D), gate|up (2I) and SiLU(gate)*up (I), plus fp32 softmax log-sum-exp per head and two fp32
 // RMSNorm scales. On top: the bf16 carry z_H, z_L (2D per token), the largest transient of a no-grad
 // block (3D + 2I per token), and logits with the fp64 stablemax working copy and its gradient.
+//
+// TRM (TinyRecursiveModels, models/recursive_reasoning/trm.py) has one module of L_layers blocks
+// that updates both z_L and z_H; its last H cycle keeps a graph through all L_cycles + 1 calls, so
+// (L_cycles + 1) x L_layers block activations are saved. With mlp_t, a SwiGLU of width I_t across
+// the T tokens replaces attention: per token it keeps D (1 + 3 I_t / T) values instead of the
+// attention's q/k/v, output and log-sum-exp (approx.).
 #include "analyzer/memory.hpp"
 
 #include <cmath>
@@ -25,17 +31,26 @@ ModelShape model_shape(const ArchConfig& a, std::int64_t puzzle_emb_ndim, std::i
   // I = round_up_256(round(expansion * D * 2/3)); Python's round() is round-half-even, as nearbyint.
   const auto raw = static_cast<std::int64_t>(std::nearbyint(a.expansion * static_cast<double>(a.hidden_size) * 2.0 / 3.0));
   m.intermediate = (raw + 255) / 256 * 256;
-  m.puzzle_emb_len = puzzle_emb_ndim > 0 ? (puzzle_emb_ndim + a.hidden_size - 1) / a.hidden_size : 0;
+  m.puzzle_emb_len = a.puzzle_emb_len > 0 ? a.puzzle_emb_len
+                     : puzzle_emb_ndim > 0 ? (puzzle_emb_ndim + a.hidden_size - 1) / a.hidden_size : 0;
   m.seq_len = seq_len;
   m.tokens = seq_len + m.puzzle_emb_len;
   m.vocab = vocab;
-  m.layers = a.H_layers + a.L_layers;
+  const bool trm = a.family == "trm";
+  m.layers = trm ? a.L_layers : a.H_layers + a.L_layers;
+  m.grad_blocks = trm ? (a.L_cycles + 1) * a.L_layers : m.layers;
+  if (a.mlp_t) {
+    const auto raw_t = static_cast<std::int64_t>(std::nearbyint(a.expansion * static_cast<double>(m.tokens) * 2.0 / 3.0));
+    m.token_intermediate = (raw_t + 255) / 256 * 256;
+  }
   return m;
 }
 
 std::int64_t hrm_num_params(const ModelShape& m, bool learned_positions) {
   const std::int64_t D = m.hidden, I = m.intermediate;
-  const std::int64_t block = D * 3 * D + D * D + D * 2 * I + I * D;  // qkv, o, gate_up, down
+  const std::int64_t T = m.tokens, It = m.token_intermediate;
+  const std::int64_t mixer = It > 0 ? T * 2 * It + It * T : D * 3 * D + D * D;  // token SwiGLU, or qkv + o
+  const std::int64_t block = mixer + D * 2 * I + I * D;                          // + gate_up, down
   std::int64_t n = m.layers * block + m.vocab * D /*embed_tokens*/ + D * m.vocab /*lm_head*/ + 2 * D + 2 /*q_head*/;
   if (learned_positions) n += m.tokens * D;
   return n;
@@ -43,8 +58,11 @@ std::int64_t hrm_num_params(const ModelShape& m, bool learned_positions) {
 
 static double activation_bytes_per_row(const ModelShape& m) {
   const double D = static_cast<double>(m.hidden), I = static_cast<double>(m.intermediate);
-  const double per_block_token = (8.0 * D + 3.0 * I) * kBf16 + static_cast<double>(m.heads) * kFp32 + 2.0 * kFp32;
-  const double per_token = static_cast<double>(m.layers) * per_block_token + 2.0 * D * kBf16 + (3.0 * D + 2.0 * I) * kBf16;
+  const double attention = m.token_intermediate > 0
+      ? D * (1.0 + 3.0 * static_cast<double>(m.token_intermediate) / static_cast<double>(m.tokens)) * kBf16
+      : 4.0 * D * kBf16 + static_cast<double>(m.heads) * kFp32;  // q/k/v + output, log-sum-exp per head
+  const double per_block_token = (4.0 * D + 3.0 * I) * kBf16 + attention + 2.0 * kFp32;
+  const double per_token = static_cast<double>(m.grad_blocks) * per_block_token + 2.0 * D * kBf16 + (3.0 * D + 2.0 * I) * kBf16;
   const double logits = static_cast<double>(m.seq_len * m.vocab) * (kBf16 + 8.0 /*fp64 stablemax*/ + kFp32 /*grad*/);
   return per_token * static_cast<double>(m.tokens) + logits;
 }

@@ -11,13 +11,16 @@ struct ModelShape {
   std::int64_t hidden = 0, heads = 0, intermediate = 0;  // D, H, I (SwiGLU)
   std::int64_t puzzle_emb_len = 0;                       // P = ceil(puzzle_emb_ndim / D)
   std::int64_t seq_len = 0, tokens = 0;                  // S, T = S + P
-  std::int64_t vocab = 0, layers = 0;                    // V, H_layers + L_layers
+  std::int64_t vocab = 0, layers = 0;                    // V, blocks with weights: H_layers + L_layers (TRM: L_layers)
+  std::int64_t grad_blocks = 0;                          // block calls whose activations the backward keeps
+  std::int64_t token_intermediate = 0;                   // TRM mlp_t: SwiGLU width across the T tokens (0: attention)
 };
 
 ModelShape model_shape(const ArchConfig& arch, std::int64_t puzzle_emb_ndim, std::int64_t seq_len, std::int64_t vocab);
 
 // Trainable parameters as HRM logs num_params (HRM-SPEC 1.2): excludes the puzzle-embedding table
-// and H_init/L_init, which are buffers. 27,275,266 for the Sudoku model.
+// and H_init/L_init, which are buffers. 27,275,266 for the Sudoku model. TRM counts the same way
+// over its L_layers blocks (with mlp_t, a token-axis SwiGLU replaces each block's attention).
 std::int64_t hrm_num_params(const ModelShape& m, bool learned_positions);
 
 struct MemoryEstimate {

@@ -79,6 +79,7 @@ struct Report {
   bool strict = false;
   std::string horizon;                   // resolved task horizon: "short" | "long"
   Census census;
+  std::string model_family;              // "hrm" | "trm": the model whose shape sized parameters and memory
   RegimeView regime;
   ReplayResult replay;
   ScheduleView schedule;

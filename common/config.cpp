@@ -24,21 +24,6 @@ const char* kind_name(const FieldRef& r) {
   }
 }
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> d(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) d[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t prev = d[0];
-    d[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t t = d[j];
-      d[j] = std::min({d[j] + 1, d[j - 1] + 1, prev + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1)});
-      prev = t;
-    }
-  }
-  return d[b.size()];
-}
-
 std::string suggest(const std::string& key, Config& c) {
   std::string best;
   std::size_t best_d = 4;
@@ -90,6 +75,22 @@ void check(bool ok, const Config& c, const std::string& key, const std::string& 
 
 }  // namespace
 
+// Case-insensitive Levenshtein distance, for "did you mean" hints.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> d(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) d[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t prev = d[0];
+    d[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t t = d[j];
+      d[j] = std::min({d[j] + 1, d[j - 1] + 1, prev + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1)});
+      prev = t;
+    }
+  }
+  return d[b.size()];
+}
+
 std::string SourcePos::str() const {
   if (line <= 0) return file;
   return fmt::format("{}:{}:{}", file, line, column);
@@ -104,6 +105,7 @@ SourcePos Config::position_of(const std::string& key) const {
 std::vector<ConfigField> config_fields(Config& c) {
   return {
       {"data.path", &c.data.path},
+      {"arch.family", &c.arch.family},
       {"arch.hidden_size", &c.arch.hidden_size},
       {"arch.H_cycles", &c.arch.H_cycles},
       {"arch.L_cycles", &c.arch.L_cycles},
@@ -117,6 +119,8 @@ std::vector<ConfigField> config_fields(Config& c) {
       {"arch.halt_max_steps", &c.arch.halt_max_steps},
       {"arch.halt_exploration_prob", &c.arch.halt_exploration_prob},
       {"arch.puzzle_emb_ndim", &c.arch.puzzle_emb_ndim},
+      {"arch.puzzle_emb_len", &c.arch.puzzle_emb_len},
+      {"arch.mlp_t", &c.arch.mlp_t},
       {"arch.loss_type", &c.arch.loss_type},
       {"arch.forward_dtype", &c.arch.forward_dtype},
       {"train.global_batch_size", &c.train.global_batch_size},
@@ -215,14 +219,19 @@ void validate_config(const Config& c) {
   check(a.hidden_size > 0, c, "arch.hidden_size", pos);
   check(a.H_cycles > 0, c, "arch.H_cycles", pos);
   check(a.L_cycles > 0, c, "arch.L_cycles", pos);
-  check(a.H_layers > 0, c, "arch.H_layers", pos);
+  const bool trm = a.family == "trm";
+  check(a.family == "hrm" || trm, c, "arch.family", fmt::format("is '{}'; expected \"hrm\" or \"trm\"", a.family));
+  if (trm) check(a.H_layers >= 0, c, "arch.H_layers", "must be >= 0 (TRM has no H module and ignores it)");
+  else check(a.H_layers > 0, c, "arch.H_layers", pos);
   check(a.L_layers > 0, c, "arch.L_layers", pos);
   check(a.expansion > 0, c, "arch.expansion", "must be positive");
   check(a.num_heads > 0, c, "arch.num_heads", pos);
   check(a.hidden_size % std::max<std::int64_t>(a.num_heads, 1) == 0, c, "arch.num_heads",
         fmt::format("must divide arch.hidden_size ({})", a.hidden_size));
-  check(a.pos_encodings == "rope" || a.pos_encodings == "learned", c, "arch.pos_encodings",
-        fmt::format("is '{}'; expected \"rope\" or \"learned\"", a.pos_encodings));
+  // TRM's model runs without positions for anything else (its Sudoku MLP recipe passes "none"); HRM raises.
+  check(a.pos_encodings == "rope" || a.pos_encodings == "learned" || (trm && a.pos_encodings == "none"), c,
+        "arch.pos_encodings",
+        fmt::format("is '{}'; expected \"rope\" or \"learned\"{}", a.pos_encodings, trm ? " (or \"none\" for TRM)" : ""));
   check(a.rms_norm_eps > 0, c, "arch.rms_norm_eps", "must be positive");
   check(a.rope_theta > 0, c, "arch.rope_theta", "must be positive");
   check(a.halt_max_steps > 0, c, "arch.halt_max_steps", pos);
@@ -231,6 +240,7 @@ void validate_config(const Config& c) {
   check(a.loss_type == "stablemax_cross_entropy" || a.loss_type == "softmax_cross_entropy", c, "arch.loss_type",
         fmt::format("is '{}'; expected \"stablemax_cross_entropy\" or \"softmax_cross_entropy\"", a.loss_type));
   check(a.forward_dtype == "bfloat16" || a.forward_dtype == "float32", c, "arch.forward_dtype",
+  check(a.puzzle_emb_len >= 0, c, "arch.puzzle_emb_len", "must be >= 0 (0: ceil(puzzle_emb_ndim / hidden_size))");
         fmt::format("is '{}'; expected \"bfloat16\" or \"float32\"", a.forward_dtype));
   check(t.global_batch_size > 0, c, "train.global_batch_size", pos);
   check(t.epochs > 0, c, "train.epochs", pos);

@@ -21,6 +21,7 @@ struct DataConfig {
 };
 
 struct ArchConfig {
+  std::string family = "hrm";                          // "hrm" (HRM ACT V1) | "trm" (TinyRecursiveModels: L_layers blocks only)
   std::int64_t hidden_size = 512;
   std::int64_t H_cycles = 2;
   std::int64_t L_cycles = 2;
@@ -34,6 +35,8 @@ struct ArchConfig {
   std::int64_t halt_max_steps = 16;                    // ACT segments per example at most
   double halt_exploration_prob = 0.1;
   std::int64_t puzzle_emb_ndim = -1;                   // -1: = hidden_size, as hrm_v1.yaml's ${.hidden_size}
+  std::int64_t puzzle_emb_len = 0;                     // puzzle positions; 0: ceil(puzzle_emb_ndim / hidden_size), as HRM (trm.yaml: 16)
+  bool mlp_t = false;                                  // TRM's variant: an MLP across the token axis replaces attention
   std::string loss_type = "stablemax_cross_entropy";   // or "softmax_cross_entropy"
   std::string forward_dtype = "bfloat16";
 };
@@ -82,6 +85,7 @@ struct Config {
   std::vector<std::string> overrides;                   // key=value applied after loading
 
   std::int64_t puzzle_emb_ndim() const { return arch.puzzle_emb_ndim < 0 ? arch.hidden_size : arch.puzzle_emb_ndim; }
+  std::string source_format = "toml";                   // "toml" | "hrm-yaml" (hydra YAML) | "command-line" (torchrun/python)
   std::int64_t epochs_per_iter() const { return train.eval_interval > 0 ? train.eval_interval : train.epochs; }
   SourcePos position_of(const std::string& key) const;  // the key's position, else the file's start
 };
@@ -96,6 +100,7 @@ std::vector<ConfigField> config_fields(Config& c);     // the schema: every key,
 Config load_config(const std::string& path);           // parse + validate
 Config parse_config(const std::string& toml_text, const std::string& source_name);
 void apply_override(Config& c, const std::string& key_eq_value);  // then call validate_config
+std::size_t edit_distance(const std::string& a, const std::string& b);  // case-insensitive, for "did you mean"
 void validate_config(const Config& c);                 // value ranges; InputError with position
 std::string config_to_toml(const Config& c);           // the resolved config, every key
 nlohmann::json config_to_json(const Config& c);

@@ -56,6 +56,8 @@ nlohmann::json report_to_json(const Report& r) {
                     {"fresh_examples_per_step", s.fresh_examples_per_step}, {"effective_epochs", s.effective_epochs},
                     {"final_lr", s.final_lr}, {"peak_lr_fraction", s.peak_lr_fraction},
                     {"rank_rows", ranks}, {"replay_seconds", rp.seconds}}},
+      {"config_format", r.config.source_format},
+      {"model_family", r.model_family},
       {"per_gpu_batch", r.per_gpu_batch},
       {"memory", {{"num_params", m.num_params}, {"per_gpu_bytes", m.per_gpu_bytes}, {"params_bytes", m.params_bytes},
                   {"optimizer_bytes", m.optimizer_bytes}, {"gradient_bytes", m.gradient_bytes},

@@ -59,7 +59,7 @@ std::vector<SummaryRow> summary_rows(const Report& r) {
       {"warmup", "steps / examples / epochs", fmt::format("{} / {} / {:.2f}", n(double(s.warmup_steps)), n(s.warmup_examples), s.warmup_epochs)},
       {"warmup", "peak LR reached (of train.lr)", fmt::format("{:.1f}%", 100.0 * s.peak_lr_fraction)},
       {"batch", "global / per GPU (GPUs)", fmt::format("{} / {} ({})", t.global_batch_size, r.per_gpu_batch, r.config.hardware.num_gpus)},
-      {"memory", "parameters (HRM count)", n(double(m.num_params))},
+      {"memory", r.model_family == "trm" ? "parameters (TRM count)" : "parameters (HRM count)", n(double(m.num_params))},
       {"memory", "per GPU estimate / capacity", fmt::format("{} / {:.0f} GiB", format_bytes(m.per_gpu_bytes), r.config.hardware.gpu_memory_gb)},
       {"memory", "largest global batch that fits", n(double(r.hardware_batch_limit))},
   };

@@ -11,7 +11,8 @@ namespace hrm {
 
 std::string render_text(const Report& r, bool color) {
   auto paint = [&](const std::string& s, const char* code) { return color ? fmt::format("\x1b[{}m{}\x1b[0m", code, s) : s; };
-  std::string out = fmt::format("# hrm analyze {}  (dataset {})\n", r.config.source_file, r.config.data.path);
+  std::string out = fmt::format("# hrm analyze {}  (dataset {}, model {})\n", r.config.source_file, r.config.data.path,
+                                r.model_family == "trm" ? "TRM" : "HRM");
   auto rows = summary_rows(r);
   const auto recs = recommendation_rows(r);
   rows.insert(rows.end(), recs.begin(), recs.end());

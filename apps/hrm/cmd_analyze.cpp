@@ -1,9 +1,11 @@
 // cmd_analyze.cpp: `hrm analyze CONFIG [KEY=VALUE...] [--format text|json|md|sarif] [--strict]
-// [--report DIR] [--sweep KEY=V1,V2,...]...`.
+// [--report DIR] [--sweep KEY=V1,V2,...]...`; instead of CONFIG, `--hrm-config FILE.yaml` reads HRM's
+// or TRM's hydra YAML (HRM's override names), and `-- torchrun ... pretrain.py ...` a pasted command.
 // Exit code: 0 vetted, 1 rejected, 2 could not analyze (thrown InputError, handled in main). A sweep
 // exits 0 when some combination is vetted and 1 when none is.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -17,6 +19,8 @@
 #include "apps/hrm/commands.hpp"
 #include "common/atomic_write.hpp"
 #include "common/error.hpp"
+#include "common/hrm_command_line.hpp"
+#include "common/hrm_yaml_config.hpp"
 #include "reports/render.hpp"
 
 namespace po = boost::program_options;
@@ -54,8 +58,12 @@ void write_report_dir(const std::string& dir, const Report& report, const SweepR
 
 }  // namespace
 
-int analyze(const Args& args) {
-  std::string config_path, format, report_dir;
+int analyze(const Args& all_args) {
+  // Everything after `--` is a pasted training command, parsed by hrm_command_line_config.
+  const auto dashes = std::find(all_args.begin(), all_args.end(), "--");
+  const Args args(all_args.begin(), dashes);
+  const Args command(dashes == all_args.end() ? dashes : dashes + 1, all_args.end());
+  std::string config_path, format, report_dir, hrm_config;
   std::vector<std::string> overrides, sweeps;
   bool strict = false;
   po::options_description opts("hrm analyze CONFIG [KEY=VALUE...] [options]");
@@ -63,10 +71,12 @@ int analyze(const Args& args) {
       ("help,h", "show this help")
       ("format", po::value(&format)->default_value("text"), "text | json | md | sarif (SARIF 2.1.0 for code scanning)")
       ("strict", po::bool_switch(&strict), "warnings reject the config too")
+      ("hrm-config", po::value(&hrm_config), "read HRM's/TRM's hydra YAML (cfg_pretrain.yaml with defaults, or a checkpoint's "
+                                              "all_config.yaml) instead of CONFIG; KEY=VALUE use HRM's names (lr=1e-4, arch.L_cycles=8)")
       ("report", po::value(&report_dir), "also write preflight.{json,md,html,sarif} (and sweep.* with --sweep) into DIR")
       ("sweep", po::value(&sweeps)->composing(), "KEY=V1,V2,...: analyze every combination of the values (repeatable)");
   po::options_description hidden;
-  hidden.add_options()("config", po::value(&config_path)->required(), "TOML config")(
+  hidden.add_options()("config", po::value(&config_path), "TOML config")(
       "override", po::value(&overrides)->composing(), "KEY=VALUE");
   po::options_description all;
   all.add(opts).add(hidden);
@@ -77,6 +87,9 @@ int analyze(const Args& args) {
   if (vm.count("help")) {
     std::cout << opts << "\nKEY=VALUE overrides any config key, e.g. train.global_batch_size=384 arch.L_cycles=8\n"
               << "--sweep train.global_batch_size=96,192,384 --sweep hardware.num_gpus=1,8 analyzes all 6 combinations\n"
+              << "hrm analyze [KEY=VALUE...] -- torchrun --nproc-per-node 8 pretrain.py data_path=... lr=1e-4 analyzes a pasted\n"
+              << "  HRM/TRM command on HRM's defaults (embedded); GPUs = --nnodes x --nproc-per-node (python pretrain.py: 1)\n"
+              << "with --hrm-config or a command, hrmkit keys (hardware.num_gpus=8, task.horizon=long) still apply\n"
               << "exit codes: 0 vetted, 1 rejected, 2 could not analyze; a sweep: 0 when some combination is vetted\n";
     return 0;
   }
@@ -84,9 +97,21 @@ int analyze(const Args& args) {
   if (format != "text" && format != "json" && format != "md" && format != "sarif")
     throw InputError("--format", fmt::format("'{}' is not a format; expected text, json, md or sarif", format));
 
-  Config config = load_config(config_path);
-  for (const auto& kv : overrides) apply_override(config, kv);
-  validate_config(config);
+  Config config;
+  if (!hrm_config.empty() || !command.empty()) {
+    if (!config_path.empty()) overrides.insert(overrides.begin(), config_path);  // no CONFIG: the first word is an override
+    if (!hrm_config.empty() && !command.empty())
+      throw InputError("--hrm-config", "give either --hrm-config FILE or a command after --, not both");
+    config = command.empty() ? load_hrm_yaml_config(hrm_config, overrides).config
+                             : hrm_command_line_config(command, overrides).config;
+  } else {
+    if (config_path.empty())
+      throw InputError("hrm analyze", "no config given",
+                       "hrm analyze CONFIG.toml, hrm analyze --hrm-config cfg_pretrain.yaml, or hrm analyze -- torchrun ... pretrain.py ...");
+    config = load_config(config_path);
+    for (const auto& kv : overrides) apply_override(config, kv);
+    validate_config(config);
+  }
   std::vector<SweepAxis> axes;
   for (const auto& s : sweeps) axes.push_back(parse_sweep_axis(config, s));
   if (!axes.empty() && format == "sarif")

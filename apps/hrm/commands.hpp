@@ -15,5 +15,6 @@ int analyze(const Args& args);          // hrm analyze CONFIG [KEY=VALUE...]
 int train(const Args& args);            // hrm train CONFIG [KEY=VALUE...]
 int eval(const Args& args);             // hrm eval CHECKPOINT
 int report(const Args& args);           // hrm report RUN_DIR [--out FILE]
+int config(const Args& args);           // hrm config convert FILE.yaml [--out FILE.toml]
 
 }  // namespace hrm::cli

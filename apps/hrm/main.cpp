@@ -18,6 +18,9 @@ constexpr const char* kUsage =
     "  data build sudoku|arc|maze ...   build an HRM-format dataset (see `hrm data build KIND --help`)\n"
     "  data info DIR                    census of a built dataset\n"
     "  analyze CONFIG [KEY=VALUE...]    pre-flight analysis of a training config\n"
+    "  analyze --hrm-config FILE.yaml   ... of HRM's/TRM's hydra YAML (cfg_pretrain.yaml, all_config.yaml)\n"
+    "  analyze -- torchrun ... pretrain.py ...   ... of a pasted HRM/TRM training command\n"
+    "  config convert FILE.yaml         HRM's/TRM's YAML as the equivalent hrmkit TOML\n"
     "  train CONFIG [KEY=VALUE...]      analyze, then train HRM (see `hrm train --help`)\n"
     "  eval CHECKPOINT                  evaluate a checkpoint on the test split\n"
     "  report RUN_DIR [--out FILE]      render a training run as report.html\n"
@@ -37,6 +40,7 @@ int dispatch(int argc, char** argv) {
   if (a[0] == "train") return hrm::cli::train(rest(1));
   if (a[0] == "eval") return hrm::cli::eval(rest(1));
   if (a[0] == "report") return hrm::cli::report(rest(1));
+  if (a[0] == "config") return hrm::cli::config(rest(1));
   std::fprintf(stderr, "error: unknown command '%s'\n\n%s", a[0].c_str(), kUsage);
   return 2;
 }

@@ -15,6 +15,10 @@ namespace hrm {
 
 HrmDims HrmDims::from(const ArchConfig& arch, std::int64_t puzzle_emb_ndim, std::int64_t vocab, std::int64_t seq_len,
                       std::int64_t num_identifiers) {
+  // The analyzer also reads TRM configs (arch.family = "trm", mlp_t, puzzle_emb_len); this model is HRM's.
+  if (arch.family != "hrm" || arch.mlp_t || arch.puzzle_emb_len != 0)
+    throw InputError("arch.family", "the trainer implements HRM ACT V1 only (family \"hrm\", mlp_t false, puzzle_emb_len 0)",
+                     "TRM configs are for `hrm analyze`; train them with TinyRecursiveModels' pretrain.py");
   const ModelShape m = model_shape(arch, puzzle_emb_ndim, seq_len, vocab);
   HrmDims d;
   d.hidden = m.hidden;
