@@ -216,11 +216,11 @@ void validate_config(const Config& c) {
   const auto& a = c.arch;
   const auto& t = c.train;
   const std::string pos = "must be a positive integer";
+  const bool trm = a.family == "trm";
+  check(a.family == "hrm" || trm, c, "arch.family", fmt::format("is '{}'; expected \"hrm\" or \"trm\"", a.family));
   check(a.hidden_size > 0, c, "arch.hidden_size", pos);
   check(a.H_cycles > 0, c, "arch.H_cycles", pos);
   check(a.L_cycles > 0, c, "arch.L_cycles", pos);
-  const bool trm = a.family == "trm";
-  check(a.family == "hrm" || trm, c, "arch.family", fmt::format("is '{}'; expected \"hrm\" or \"trm\"", a.family));
   if (trm) check(a.H_layers >= 0, c, "arch.H_layers", "must be >= 0 (TRM has no H module and ignores it)");
   else check(a.H_layers > 0, c, "arch.H_layers", pos);
   check(a.L_layers > 0, c, "arch.L_layers", pos);
@@ -237,10 +237,10 @@ void validate_config(const Config& c) {
   check(a.halt_max_steps > 0, c, "arch.halt_max_steps", pos);
   check(a.halt_exploration_prob >= 0 && a.halt_exploration_prob <= 1, c, "arch.halt_exploration_prob", "must be in [0, 1]");
   check(a.puzzle_emb_ndim >= -1, c, "arch.puzzle_emb_ndim", "must be >= 0 (or -1 for hidden_size)");
+  check(a.puzzle_emb_len >= 0, c, "arch.puzzle_emb_len", "must be >= 0 (0: ceil(puzzle_emb_ndim / hidden_size))");
   check(a.loss_type == "stablemax_cross_entropy" || a.loss_type == "softmax_cross_entropy", c, "arch.loss_type",
         fmt::format("is '{}'; expected \"stablemax_cross_entropy\" or \"softmax_cross_entropy\"", a.loss_type));
   check(a.forward_dtype == "bfloat16" || a.forward_dtype == "float32", c, "arch.forward_dtype",
-  check(a.puzzle_emb_len >= 0, c, "arch.puzzle_emb_len", "must be >= 0 (0: ceil(puzzle_emb_ndim / hidden_size))");
         fmt::format("is '{}'; expected \"bfloat16\" or \"float32\"", a.forward_dtype));
   check(t.global_batch_size > 0, c, "train.global_batch_size", pos);
   check(t.epochs > 0, c, "train.epochs", pos);

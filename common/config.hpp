@@ -81,11 +81,11 @@ struct Config {
   TaskConfig task;
 
   std::string source_file;                              // where it was loaded from
+  std::string source_format = "toml";                   // "toml" | "hrm-yaml" (hydra YAML) | "command-line" (torchrun/python)
   std::map<std::string, SourcePos> positions;           // "train.lr" -> where it was set
   std::vector<std::string> overrides;                   // key=value applied after loading
 
   std::int64_t puzzle_emb_ndim() const { return arch.puzzle_emb_ndim < 0 ? arch.hidden_size : arch.puzzle_emb_ndim; }
-  std::string source_format = "toml";                   // "toml" | "hrm-yaml" (hydra YAML) | "command-line" (torchrun/python)
   std::int64_t epochs_per_iter() const { return train.eval_interval > 0 ? train.eval_interval : train.epochs; }
   SourcePos position_of(const std::string& key) const;  // the key's position, else the file's start
 };
@@ -96,11 +96,11 @@ struct ConfigField {
   FieldRef ref;
 };
 std::vector<ConfigField> config_fields(Config& c);     // the schema: every key, in file order
+std::size_t edit_distance(const std::string& a, const std::string& b);  // case-insensitive, for "did you mean"
 
 Config load_config(const std::string& path);           // parse + validate
 Config parse_config(const std::string& toml_text, const std::string& source_name);
 void apply_override(Config& c, const std::string& key_eq_value);  // then call validate_config
-std::size_t edit_distance(const std::string& a, const std::string& b);  // case-insensitive, for "did you mean"
 void validate_config(const Config& c);                 // value ranges; InputError with position
 std::string config_to_toml(const Config& c);           // the resolved config, every key
 nlohmann::json config_to_json(const Config& c);
