@@ -124,7 +124,8 @@ int train(const Args& args) {
   const std::string run_dir = out_dir.empty() ? (resume.empty() ? default_run_dir(config_path)
                                                                  : fs::path(resume).parent_path().parent_path().string())
                                               : out_dir;
-  fs::create_directories(run_dir);
+  std::signal(SIGXFSZ, SIG_IGN);   // past a file-size limit (ulimit -f) a write fails with EFBIG: one clear error
+  const RunDirLock lock(run_dir);  // before anything is written there: a second run is refused
   for (const auto& [name, text] : preflight_files(report)) write_file_atomic((fs::path(run_dir) / name).string(), text);
   write_file_atomic((fs::path(run_dir) / "resolved.toml").string(), config_to_toml(config));
 

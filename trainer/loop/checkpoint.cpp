@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/safetensors.hpp"
+#include "trainer/loop/numeric_check.hpp"
 
 namespace hrm {
 
@@ -41,6 +42,22 @@ std::span<const float> slice(const std::vector<float>& v, const TensorSlot& t) {
 }
 std::span<float> slice(std::vector<float>& v, const TensorSlot& t) {
   return {v.data() + t.offset, static_cast<std::size_t>(t.size)};
+}
+
+// NaN or infinity in a file that loads would only surface steps later as a diverged loss; refuse it
+// at once, naming the tensor (and the step the checkpoint was written at).
+void check_finite(const SafetensorsFile& f, const std::string& name, std::span<const float> v) {
+  const std::int64_t i = first_nonfinite(v);
+  if (i < 0) return;
+  const auto step = f.metadata("step");
+  throw InputError(f.path(), fmt::format("{}{}", NonFinite{name, i, v[static_cast<std::size_t>(i)]}.str(),
+                                         step ? fmt::format(" (checkpoint of step {})", *step) : ""),
+                   "the file is corrupt or was written by a diverged run; resume from an earlier checkpoint");
+}
+
+void check_finite(const SafetensorsFile& f, const ParamLayout& l, const std::string& prefix, const std::vector<float>& slab) {
+  if (first_nonfinite(slab) < 0) return;
+  for (const auto& t : l.tensors) check_finite(f, prefix + t.name, slice(slab, t));
 }
 
 }  // namespace
@@ -101,6 +118,10 @@ HrmWeights<float> load_weights(const std::string& path, const HrmDims& expected)
   }
   w.H_init = f.read_as<float>(kHInitName, {expected.hidden});
   w.L_init = f.read_as<float>(kLInitName, {expected.hidden});
+  check_finite(f, w.layout, "", w.params);
+  check_finite(f, kPuzzleEmbName, w.puzzle_emb);
+  check_finite(f, kHInitName, w.H_init);
+  check_finite(f, kLInitName, w.L_init);
   return w;
 }
 
@@ -131,6 +152,10 @@ TrainerState load_checkpoint(const std::string& path, const HrmDims& expected, s
   c.data.inputs = f.read_as<std::int32_t>("carry.inputs", {b, d.seq_len});
   c.data.labels = f.read_as<std::int32_t>("carry.labels", {b, d.seq_len});
   c.data.puzzle_ids = f.read_as<std::int32_t>("carry.puzzle_identifiers", {b});
+  check_finite(f, l, "optimizer.m.", s.adam_m);
+  check_finite(f, l, "optimizer.v.", s.adam_v);
+  check_finite(f, "carry.z_H", c.zH);
+  check_finite(f, "carry.z_L", c.zL);
   auto integer = [&](const char* key) {
     const auto v = f.metadata(key);
     std::int64_t x = 0;

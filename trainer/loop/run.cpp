@@ -1,7 +1,12 @@
 // run.cpp: the run directory around Trainer: metrics, evaluations, checkpoints, status, progress.
 #include "trainer/loop/run.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <cstdio>
@@ -113,11 +118,55 @@ std::string eta(double seconds) {
   return s >= 3600 ? fmt::format("{}h{:02}m", s / 3600, s / 60 % 60) : fmt::format("{}m{:02}s", s / 60, s % 60);
 }
 
+// Removes checkpoints/.step_N.safetensors.tmp-PID-K files: SafetensorsWriter's temporary names,
+// left behind only when a process died mid-write.
+void remove_stale_temporaries(const fs::path& checkpoints) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(checkpoints, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() > 1 && name[0] == '.' && name.find(".safetensors.tmp-") != std::string::npos) fs::remove(e.path(), ec);
+  }
+}
+
+void create_dirs(const fs::path& p) {
+  std::error_code ec;
+  fs::create_directories(p, ec);
+  if (ec) throw InputError(p.string(), "cannot create the folder: " + ec.message(), "check that the run directory is writable");
+}
+
 }  // namespace
+
+RunDirLock::RunDirLock(const std::string& run_dir) {
+  create_dirs(run_dir);
+  const std::string path = (fs::path(run_dir) / ".lock").string();
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    throw InputError(run_dir, fmt::format("cannot create the lock file .lock: {}", std::strerror(errno)),
+                     "the run directory must be writable; pick another with --out");
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (err == EWOULDBLOCK)
+      throw InputError(run_dir, "is in use by another training run (its .lock is held)",
+                       "wait for that run to finish or stop it, or pick another run directory with --out");
+    throw InputError(run_dir, fmt::format("cannot lock .lock: {}", std::strerror(err)));
+  }
+  // The holder's pid, for a person looking at the directory; best effort, the flock is the lock.
+  if (::ftruncate(fd_, 0) == 0) {
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    [[maybe_unused]] const auto n = ::write(fd_, pid.data(), pid.size());
+  }
+}
+
+RunDirLock::~RunDirLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
+}
 
 RunOutcome run_training(Trainer& t, const RunOptions& o) {
   const fs::path dir(o.run_dir);
-  fs::create_directories(dir / "checkpoints");
+  create_dirs(dir / "checkpoints");
+  remove_stale_temporaries(dir / "checkpoints");
   const std::string metrics_path = (dir / "metrics.jsonl").string(), eval_path = (dir / "eval.jsonl").string();
   const std::int64_t start_step = t.state().step;
   cut_jsonl(metrics_path, start_step);
@@ -193,7 +242,12 @@ RunOutcome run_training(Trainer& t, const RunOptions& o) {
     info["status"] = "failed";
     info["message"] = e.what();
     info["finished"] = now_iso();
-    write_info();
+    // On a full disk or a read-only directory this write fails too; the first error is the one to
+    // report, so this one is dropped.
+    try {
+      write_info();
+    } catch (const std::exception&) {
+    }
     throw;
   }
   info["status"] = out.status = "finished";

@@ -8,6 +8,7 @@
 #include "common/schedule.hpp"
 #include "trainer/loop/adam_atan2.hpp"
 #include "trainer/loop/batches.hpp"
+#include "trainer/loop/numeric_check.hpp"
 #include "trainer/loop/sign_sgd.hpp"
 
 namespace hrm {
@@ -98,8 +99,14 @@ bool Trainer::next_batch(std::optional<StepLog>& log) {
   const double plr = hrm_lr(tc.puzzle_emb_lr, state_.step, tc.lr_warmup_steps, total_steps_, tc.lr_min_ratio);
   double sq = 0;
   for (float g : grads_) sq += static_cast<double>(g) * g;
+  // A finite loss can still have a non-finite gradient; name the tensor before the update spreads it.
+  const std::span<const std::int32_t> ids(state_.carry.data.puzzle_ids);
+  if (!std::isfinite(sq)) check_finite_slab(state_.step, "gradient", state_.weights.layout, grads_);
+  check_finite_puzzle_rows(state_.step, "gradient", puzzle_grads_, dims_.puzzle_ndim, ids, true);
   apply_optimizers(state_.weights, state_.adam_m, state_.adam_v, grads_, state_.carry.data.puzzle_ids.data(),
                    puzzle_grads_.data(), local_batch_, state_.step, lr, plr, tc);
+  check_finite_slab(state_.step, "parameter after the update", state_.weights.layout, state_.weights.params);
+  check_finite_puzzle_rows(state_.step, "parameter after the update", state_.weights.puzzle_emb, dims_.puzzle_ndim, ids, false);
 
   StepLog l;
   l.step = state_.step;

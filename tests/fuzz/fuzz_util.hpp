@@ -1,0 +1,56 @@
+// fuzz_util.hpp: what every fuzz target shares: the one accepted failure (a typed InputError, the
+// error a user's bad file is supposed to produce) and a private scratch folder for the parsers that
+// read a path rather than a buffer.
+//
+// A target calls the real library parser on the fuzzer's bytes inside `accept_input_errors`; any
+// other exception escapes, reaches std::terminate and is reported as a crash (by libFuzzer, or by
+// the standalone replay driver in the normal build). An HRM_CHECK failure (hrm::Error that is not
+// an InputError) counts as a bug too: bad input must never trip an internal invariant.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "common/error.hpp"
+
+namespace hrm_fuzz {
+
+// A folder of this process's own under $TMPDIR (or /tmp), made once and removed at exit.
+inline const std::filesystem::path& scratch_dir() {
+  static const std::filesystem::path dir = [] {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/hrmfuzz-XXXXXX";
+    if (!::mkdtemp(tmpl.data())) std::abort();
+    static std::filesystem::path keep = tmpl;
+    std::atexit([] { std::error_code ec; std::filesystem::remove_all(keep, ec); });
+    return keep;
+  }();
+  return dir;
+}
+
+// Writes the fuzzer's bytes to scratch_dir()/name and returns the path.
+inline std::string write_input(const std::string& name, const std::uint8_t* data, std::size_t size) {
+  const std::string path = (scratch_dir() / name).string();
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) std::abort();
+  if (size && std::fwrite(data, 1, size, f) != size) std::abort();
+  std::fclose(f);
+  return path;
+}
+
+// Runs `fn`; an InputError is the parser's correct answer to bad bytes, everything else escapes.
+template <class Fn>
+void accept_input_errors(Fn&& fn) {
+  try {
+    fn();
+  } catch (const hrm::InputError&) {
+  }
+}
+
+}  // namespace hrm_fuzz
