@@ -214,3 +214,58 @@ TEST_CASE("a non-finite loss stops the run with the step named and keeps the las
   const json info = json::parse(hrm_test::read_file(run + "/run.json"));
   CHECK(info["status"] == "failed");
 }
+
+TEST_CASE("HRM weights: checkpoint -> PyTorch state dict -> safetensors evaluates identically and initialises a run") {
+  if (hrm_test::run(std::string(HRM_PYTHON) + " -c 'import torch'").code != 0) {
+    MESSAGE("skipped: Debian's python3-torch is not installed");
+    std::exit(77);
+  }
+  TempDir t;
+  const std::string cfg = write_config(t);
+  const std::string run = t / "run";
+  REQUIRE(run_hrm("train " + cfg + " --out " + run + " --quiet").code == 0);
+  const std::string ckpt = run + "/checkpoints/step_24.safetensors", tool = hrm_test::source_dir() + "/tools/hrm_checkpoint.py";
+  const std::string py = std::string(HRM_PYTHON) + " " + tool;
+  REQUIRE(hrm_test::run(py + " to-torch " + ckpt + " " + (t / "hrm_state.pt")).code == 0);
+  REQUIRE(hrm_test::run(py + " to-safetensors " + (t / "hrm_state.pt") + " " + (t / "weights.safetensors")).code == 0);
+
+  // A weights-only file carries no config: hrm eval asks for one, then matches the checkpoint.
+  auto r = run_hrm("eval " + (t / "weights.safetensors"));
+  CHECK(r.code == 2);
+  CHECK(r.out.find("--config") != std::string::npos);
+  const auto a = run_hrm("eval " + ckpt + " --format json --predictions " + (t / "p1"));
+  const auto b = run_hrm("eval " + (t / "weights.safetensors") + " --config " + cfg + " --format json --predictions " + (t / "p2"));
+  REQUIRE_MESSAGE(b.code == 0, b.out);
+  CHECK(json::parse(a.out.substr(a.out.find('{'))) == json::parse(b.out.substr(b.out.find('{'))));
+
+  // --init-weights starts a new run from them (step 1, fresh optimizer) and records where from.
+  r = run_hrm("train " + cfg + " --init-weights " + (t / "weights.safetensors") + " --out " + (t / "r2") + " --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(read_jsonl(t / "r2/metrics.jsonl").front()["step"] == 1);
+  // A weights file of another shape is refused by name.
+  r = run_hrm("train " + cfg + " arch.hidden_size=64 --init-weights " + (t / "weights.safetensors") + " --out " + (t / "r3") + " --quiet");
+  CHECK(r.code == 2);
+}
+
+TEST_CASE("hrm eval on ARC: augmentations undone, votes counted, pass@1/2/10 reported next to HRM's metrics") {
+  TempDir t;
+  const std::string arc = t / "arc";
+  const std::string fx = hrm_test::source_dir() + "/tests/fixtures/arc/";
+  REQUIRE(run_hrm("data build arc --dirs " + fx + "arc1 " + fx + "concept --num-aug 2 --out " + arc).code == 0);
+  const std::string cfg = t / "arc.toml";
+  hrm_test::write_file(cfg, "[data]\npath = \"" + arc +
+                                "\"\n[arch]\nhidden_size = 32\nnum_heads = 2\nH_layers = 1\nL_layers = 1\nH_cycles = 1\n"
+                                "L_cycles = 1\nhalt_max_steps = 2\n[train]\nglobal_batch_size = 8\nepochs = 2\n"
+                                "eval_interval = 2\nlr_warmup_steps = 1\n[hardware]\nnum_gpus = 1\n[task]\nhorizon = \"short\"\n");
+  const auto tr = run_hrm("train " + cfg + " --out " + (t / "run") + " --quiet --force");
+  REQUIRE_MESSAGE(tr.code == 0, tr.out);
+  const json last = read_jsonl(t / "run/eval.jsonl").back();
+  for (const char* k : {"accuracy", "exact_accuracy", "lm_loss", "q_halt_accuracy", "q_halt_loss", "steps", "pass@1", "pass@2",
+                        "pass@10"}) {
+    CAPTURE(k);
+    REQUIRE(last.contains(k));
+    CHECK(last[k].get<double>() >= 0);
+  }
+  CHECK(last["pass@1"].get<double>() <= last["pass@2"].get<double>());
+  CHECK(last["pass@2"].get<double>() <= last["pass@10"].get<double>());
+}
