@@ -124,6 +124,7 @@ Report analyze(const Config& config, const AnalyzeOptions& opts) {
   const double gpu_bytes = config.hardware.gpu_memory_gb * 1024.0 * 1024.0 * 1024.0;
   rep.hardware_batch_limit =
       max_local_batch(shape, learned, rep.census.num_puzzle_identifiers, config.puzzle_emb_ndim(), W, gpu_bytes) * W;
+  rep.comm = comm_model(config, shape, rep.memory.num_params);
 
   const RuleContext ctx{config, rep.census, rep.schedule, rep.regime, rep.replay, rep.memory, rep.per_gpu_batch,
                         rep.horizon, rep.hardware_batch_limit};

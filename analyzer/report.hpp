@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "analyzer/comm_model.hpp"
 #include "analyzer/memory.hpp"
 #include "analyzer/replay.hpp"
 #include "common/config.hpp"
@@ -78,14 +79,15 @@ struct Report {
   std::string verdict;                   // "vetted" | "rejected"
   bool strict = false;
   std::string horizon;                   // resolved task horizon: "short" | "long"
-  Census census;
   std::string model_family;              // "hrm" | "trm": the model whose shape sized parameters and memory
+  Census census;
   RegimeView regime;
   ReplayResult replay;
   ScheduleView schedule;
   std::int64_t per_gpu_batch = 0;
   MemoryEstimate memory;
   std::int64_t hardware_batch_limit = 0; // largest global batch that fits memory (per-GPU cap x GPUs)
+  CommModel comm;                        // data-parallel communication, predicted step time and scaling
   std::vector<Finding> findings;
   Recommendation recommendation;
 

@@ -138,6 +138,9 @@ std::vector<ConfigField> config_fields(Config& c) {
       {"train.checkpoint_every_eval", &c.train.checkpoint_every_eval},
       {"hardware.num_gpus", &c.hardware.num_gpus},
       {"hardware.gpu_memory_gb", &c.hardware.gpu_memory_gb},
+      {"hardware.interconnect", &c.hardware.interconnect},
+      {"hardware.interconnect_gbps", &c.hardware.interconnect_gbps},
+      {"hardware.gpu_tflops", &c.hardware.gpu_tflops},
       {"task.horizon", &c.task.horizon},
   };
 }
@@ -256,6 +259,12 @@ void validate_config(const Config& c) {
   check(t.seed >= 0 && t.seed < (std::int64_t(1) << 62), c, "train.seed", "must be >= 0");
   check(c.hardware.num_gpus > 0, c, "hardware.num_gpus", pos);
   check(c.hardware.gpu_memory_gb > 0, c, "hardware.gpu_memory_gb", "must be positive");
+  const std::string& ic = c.hardware.interconnect;
+  check(ic == "nvlink" || ic == "infiniband" || ic == "pcie" || ic == "ethernet", c, "hardware.interconnect",
+        fmt::format("is '{}'; expected \"nvlink\", \"infiniband\", \"pcie\" or \"ethernet\"", ic));
+  check(std::isfinite(c.hardware.interconnect_gbps) && c.hardware.interconnect_gbps >= 0, c, "hardware.interconnect_gbps",
+        "must be a finite number >= 0 (0: the interconnect's default)");
+  check(std::isfinite(c.hardware.gpu_tflops) && c.hardware.gpu_tflops > 0, c, "hardware.gpu_tflops", "must be positive");
   check(c.task.horizon == "short" || c.task.horizon == "long" || c.task.horizon == "auto", c, "task.horizon",
         fmt::format("is '{}'; expected \"short\", \"long\" or \"auto\"", c.task.horizon));
 }

@@ -60,6 +60,10 @@ struct TrainConfig {
 struct HardwareConfig {
   std::int64_t num_gpus = 1;                           // world size W
   double gpu_memory_gb = 80.0;                         // per GPU, GiB as nvidia-smi reports it
+  std::string interconnect = "nvlink";                 // "nvlink" | "infiniband" | "pcie" | "ethernet": the all-reduce's link
+  double interconnect_gbps = 0;                        // all-reduce bandwidth per GPU, Gbit/s; 0: the interconnect's default
+  double gpu_tflops = 150;                             // sustained TFLOP/s per GPU the step-time model assumes (HRM's
+                                                       // 512-wide GEMMs run far below an H100's 989 bf16 peak)
 };
 
 struct TaskConfig {

@@ -10,6 +10,7 @@
 #include "common/schedule.hpp"
 #include "reports/html_page.hpp"
 #include "reports/render.hpp"
+#include "reports/scaling_rows.hpp"
 #include "reports/summary_rows.hpp"
 #include "reports/svg_plot.hpp"
 
@@ -436,6 +437,50 @@ std::string memory_section(const Report& r) {
          "</section>";
 }
 
+// Predicted scaling (analyzer/comm_model.hpp): efficiency and the step's compute/communication split
+// against the GPU count.
+std::string scaling_section(const Report& r) {
+  const CommModel& c = r.comm;
+  svg::Plot p;
+  p.id = "plot-scaling";
+  p.title = "Predicted scaling efficiency and communication share against the GPU count";
+  p.x.label = "GPUs";
+  p.x.log = true;
+  p.y.label = "fraction";
+  p.y.min = 0;
+  p.y.max = 1.05;
+  svg::Series eff, share;
+  eff.label = "efficiency step(1) / (W step(W))";
+  eff.color = svg::kBlue;
+  share.label = "communication share of the step";
+  share.color = svg::kVermillion;
+  share.dashed = true;
+  for (const auto& q : c.scaling) {
+    p.x.ticks.push_back(static_cast<double>(q.num_gpus));
+    eff.x.push_back(static_cast<double>(q.num_gpus));
+    eff.y.push_back(q.efficiency);
+    share.x.push_back(static_cast<double>(q.num_gpus));
+    share.y.push_back(q.step_s > 0 ? q.comm_s / q.step_s : 0.0);
+  }
+  p.series = {eff, share};
+  svg::RefLine configured;
+  configured.at = static_cast<double>(r.config.hardware.num_gpus);
+  configured.label = fmt::format("configured: {} GPU(s)", r.config.hardware.num_gpus);
+  p.vlines = {configured};
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& q : c.scaling)
+    rows.push_back({fmt::format("{}{}", q.num_gpus, q.divisible ? "" : " (B not divisible)"), count(double(q.per_gpu_batch)),
+                    format_ms(q.compute_s), format_ms(q.allreduce_s), format_ms(q.allgather_s), format_ms(q.step_s),
+                    fmt::format("{:.0f}%", 100.0 * q.efficiency)});
+  return R"(<section id="scaling"><h2>Communication and scaling (predicted)</h2>)" +
+         html_figure("Predicted scaling", svg::render(p),
+                     fmt::format("Per step: {} of fp32 gradients all-reduced and {} of puzzle-embedding rows all-gathered, "
+                                 "{:.3g} FLOPs; ring collectives at {:g} Gbit/s ({}), compute at {:g} TFLOP/s per GPU, no overlap.",
+                                 escape(format_bytes(c.dense_gradient_bytes)), escape(format_bytes(c.puzzle_gather_bytes)),
+                                 c.flops_per_step, c.interconnect_gbps, escape(c.interconnect), c.gpu_tflops)) +
+         table({"GPUs", "per-GPU batch", "compute", "all-reduce", "all-gather", "step", "efficiency"}, rows, 1) + "</section>";
+}
+
 std::string census_section(const Report& r) {
   const auto& c = r.census;
   return R"(<section id="census"><h2>Dataset census</h2>)" +
@@ -484,7 +529,8 @@ std::string render_html(const Report& r) {
   for (const auto& f : r.findings) body += finding_html(r, f);
   if (r.findings.empty()) body += "<p>No findings.</p>";
   body += "</section>";
-  body += recommendation_section(r) + regime_section(r) + schedule_section(r) + memory_section(r) + census_section(r);
+  body += recommendation_section(r) + regime_section(r) + schedule_section(r) + memory_section(r) + scaling_section(r) +
+          census_section(r);
   std::vector<std::vector<std::string>> all;
   for (const auto& row : summary_rows(r)) all.push_back({row.section, row.quantity, row.value});
   body += R"(<section id="numbers"><h2>Every number</h2>)" + table({"section", "quantity", "value"}, all, 2) + "</section>";

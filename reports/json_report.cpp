@@ -9,6 +9,31 @@ namespace {
 nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 }  // namespace
 
+namespace {
+
+nlohmann::json scaling_json(const ScalingPoint& p) {
+  return {{"num_gpus", p.num_gpus},       {"per_gpu_batch", p.per_gpu_batch}, {"divisible", p.divisible},
+          {"compute_s", p.compute_s},     {"allreduce_s", p.allreduce_s},     {"allgather_s", p.allgather_s},
+          {"comm_s", p.comm_s},           {"step_s", p.step_s},               {"efficiency", p.efficiency},
+          {"examples_per_s", p.examples_per_s}};
+}
+
+nlohmann::json comm_json(const CommModel& c) {
+  nlohmann::json points = nlohmann::json::array();
+  for (const auto& p : c.scaling) points.push_back(scaling_json(p));
+  return {{"interconnect", c.interconnect},
+          {"interconnect_gbps", c.interconnect_gbps},
+          {"gpu_tflops", c.gpu_tflops},
+          {"flops_per_step", c.flops_per_step},
+          {"dense_gradient_bytes", c.dense_gradient_bytes},
+          {"puzzle_gather_bytes", c.puzzle_gather_bytes},
+          {"bytes_per_step", c.bytes_per_step},
+          {"configured", scaling_json(c.configured)},
+          {"scaling", points}};
+}
+
+}  // namespace
+
 nlohmann::json report_to_json(const Report& r) {
   using nlohmann::json;
   const auto& c = r.census;
@@ -64,6 +89,7 @@ nlohmann::json report_to_json(const Report& r) {
                   {"puzzle_emb_bytes", m.puzzle_emb_bytes}, {"activation_bytes", m.activation_bytes},
                   {"workspace_bytes", m.workspace_bytes}, {"gpu_bytes", r.config.hardware.gpu_memory_gb * 1073741824.0},
                   {"hardware_batch_limit", r.hardware_batch_limit}}},
+      {"communication", comm_json(r.comm)},
       {"findings", findings},
       {"counts", {{"error", r.count(Severity::Error)}, {"warning", r.count(Severity::Warning)}, {"info", r.count(Severity::Info)}}},
       {"recommendation", {{"global_batch_size", rec.global_batch_size}, {"num_gpus", rec.num_gpus},

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "reports/render.hpp"
+#include "reports/scaling_rows.hpp"
 #include "reports/summary_rows.hpp"
 
 namespace hrm {
@@ -29,6 +30,14 @@ std::string render_markdown(const Report& r) {
   out += "\n### Recommendation\n\n| | | |\n|---|---|---|\n";
   for (const auto& row : recommendation_rows(r)) out += fmt::format("| {} | {} | {} |\n", row.section, cell(row.quantity), cell(row.value));
   out += fmt::format("\n{}\n", r.recommendation.rationale);
+  out += "\n### Communication and scaling (predicted)\n\n| section | quantity | value |\n|---|---|---|\n";
+  for (const auto& row : communication_rows(r)) out += fmt::format("| {} | {} | {} |\n", row.section, cell(row.quantity), cell(row.value));
+  out += "\n| GPUs | per-GPU batch | compute | all-reduce | all-gather | step | efficiency | examples/s |\n"
+         "|---|---|---|---|---|---|---|---|\n";
+  for (const auto& p : r.comm.scaling)
+    out += fmt::format("| {}{} | {} | {} | {} | {} | {} | {:.0f}% | {} |\n", p.num_gpus, p.divisible ? "" : " (B not divisible)",
+                       p.per_gpu_batch, format_ms(p.compute_s), format_ms(p.allreduce_s), format_ms(p.allgather_s),
+                       format_ms(p.step_s), 100.0 * p.efficiency, format_count(std::round(p.examples_per_s)));
   return out;
 }
 

@@ -67,7 +67,7 @@ std::map<std::string, std::string> tensor_bytes(const std::string& path, const s
 
 }  // namespace
 
-TEST_CASE("hrm train: a vetted config trains; the run directory has metrics, evaluations, checkpoints and reports") {
+TEST_CASE("hrm train: a vetted config trains, the run directory has metrics, evaluations, checkpoints and reports") {
   TempDir t;
   const std::string run = t / "run";
   const auto r = run_hrm("train " + write_config(t) + " --out " + run + " --quiet");
@@ -108,7 +108,7 @@ TEST_CASE("hrm eval: a checkpoint reproduces the in-training evaluation under HR
     CHECK_MESSAGE(std::filesystem::exists(t / ("preds/" + std::string(f))), f);
 }
 
-TEST_CASE("hrm train: a rejected config does not start (exit 1); --force trains and records why it was rejected") {
+TEST_CASE("hrm train: a rejected config does not start (exit 1), --force trains and records why it was rejected") {
   TempDir t;
   // Warmup longer than the run: an error finding.
   const std::string cfg = write_config(t, "", "");
@@ -126,7 +126,7 @@ TEST_CASE("hrm train: a rejected config does not start (exit 1); --force trains 
   CHECK(info["preflight_errors"].dump().find("warmup") != std::string::npos);
 }
 
-TEST_CASE("hrm train: Ctrl-C writes a checkpoint and exits 130; --resume finishes bit-identical to an uninterrupted run") {
+TEST_CASE("hrm train: Ctrl-C writes a checkpoint and exits 130, --resume finishes bit-identical to an uninterrupted run") {
   TempDir t;
   const std::string cfg = write_config(t, "checkpoint_every_eval = false");
   REQUIRE(run_hrm("train " + cfg + " --out " + (t / "straight") + " --quiet").code == 0);

@@ -321,7 +321,7 @@ TEST_CASE("a read-only run directory gives one clear error and keeps the previou
   CHECK(difference(kept, first_checkpoint()) == "");
 }
 
-TEST_CASE("two runs on one run directory: the second is refused by the lock; a killed run's lock does not block") {
+TEST_CASE("two runs on one run directory: the second is refused by the lock, a killed run's lock does not block") {
   TempDir tmp;
   const std::string run = tmp / "run";
   // A run long enough to be still going when the second starts.
@@ -384,7 +384,7 @@ TEST_CASE("NaN or infinity in a checkpoint is refused, naming the tensor and the
   }
 }
 
-TEST_CASE("a step that produces a non-finite parameter stops with the step and the tensor named; the last checkpoint stays") {
+TEST_CASE("a step that produces a non-finite parameter stops with the step and the tensor named, the last checkpoint stays") {
   TempDir tmp;
   const std::int64_t step = first_step();
   const std::string run = run_dir_at(tmp, "run");

@@ -109,7 +109,7 @@ TEST_CASE("hrm yaml: Hydra's overrides with HRM's names: key=value, +key, ++key,
   CHECK(has(error_of([&] { load_hrm_yaml_config(path, {"~nothing"}); }), "cannot delete 'nothing'"));
 }
 
-TEST_CASE("hrm yaml: ${.hidden_size} follows a hidden_size override; absolute, parent and in-string references resolve") {
+TEST_CASE("hrm yaml: ${.hidden_size} follows a hidden_size override, absolute, parent and in-string references resolve") {
   TempDir t;
   const auto path = hrm_primary(t, kRequired);
   const Config c = load_hrm_yaml_config(path, {"arch.hidden_size=256", "arch.num_heads=4"}).config;
@@ -167,7 +167,7 @@ TEST_CASE("hrm yaml: malformed YAML, unknown keys, wrong types and bad interpola
   CHECK(has(error_of([&] { load_hrm_yaml_config(t / "list.yaml"); }), "expected a mapping"));
 }
 
-TEST_CASE("command line: the GPU count is nnodes x nproc-per-node; python pretrain.py is one GPU; env prefixes are skipped") {
+TEST_CASE("command line: the GPU count is nnodes x nproc-per-node, python pretrain.py is one GPU, env prefixes are skipped") {
   CHECK(parse_launch_command({"torchrun", "--nproc-per-node", "8", "pretrain.py"}).gpus == 8);
   CHECK(parse_launch_command({"torchrun", "--nproc_per_node=4", "--nnodes", "2", "pretrain.py"}).gpus == 8);
   CHECK(parse_launch_command({"OMP_NUM_THREADS=8", "torchrun", "--nproc-per-node", "8", "pretrain.py", "lr=1e-4"}).overrides ==
@@ -187,7 +187,7 @@ TEST_CASE("command line: the GPU count is nnodes x nproc-per-node; python pretra
   CHECK(has(error_of([] { parse_launch_command({"torchrun", "--nnodes", "1:4", "pretrain.py"}); }), "elastic"));
 }
 
-TEST_CASE("command line: overrides apply on HRM's embedded defaults; an unknown override names the token") {
+TEST_CASE("command line: overrides apply on HRM's embedded defaults, an unknown override names the token") {
   const HrmYamlConfig r = hrm_command_line_config(
       {"OMP_NUM_THREADS=8", "torchrun", "--nproc-per-node", "8", "pretrain.py", "data_path=data/sudoku-hard-full", "epochs=100",
        "eval_interval=10", "lr_min_ratio=0.1", "global_batch_size=2304", "lr=3e-4", "arch.L_cycles=8", "arch.pos_encodings=learned"});
@@ -207,7 +207,7 @@ TEST_CASE("command line: overrides apply on HRM's embedded defaults; an unknown 
   CHECK(has(error_of([] { hrm_command_line_config({"torchrun", "pretrain.py", "lr=fast"}); }), "'lr' must be a number, got 'fast'"));
 }
 
-TEST_CASE("TRM: arch=trm and data_paths select TinyRecursiveModels' defaults; the parameter count is TRM's") {
+TEST_CASE("TRM: arch=trm and data_paths select TinyRecursiveModels' defaults, the parameter count is TRM's") {
   // TRM README's ARC-AGI-1 command (4 GPUs) and its Sudoku MLP command (1 GPU).
   const HrmYamlConfig arc = hrm_command_line_config(
       {"torchrun", "--nproc-per-node", "4", "--rdzv_backend=c10d", "--rdzv_endpoint=localhost:0", "--nnodes=1", "pretrain.py",

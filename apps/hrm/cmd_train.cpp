@@ -5,6 +5,11 @@
 // --force, and a forced run records that it was forced and why the analyzer rejected it.
 // Exit code: 0 finished, 1 rejected (not started), 2 could not run, 130 interrupted (checkpoint
 // written; resume with --resume).
+//
+// Data parallel: `mpirun -np N hrm train ...` or `srun hrm train ...` starts N ranks (trainer/dist's
+// World); N must equal hardware.num_gpus, the GPU count the analyzer vetted (else exit 2 with the
+// fix). Every rank analyzes and trains; rank 0 alone prints and writes the run directory. An error
+// on any rank prints that rank's message and ends the whole job (MPI_Abort), never a hang.
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -20,6 +25,7 @@
 #include "common/error.hpp"
 #include "reports/render.hpp"
 #include "reports/run_report.hpp"
+#include "trainer/dist/world.hpp"
 #include "trainer/loop/checkpoint.hpp"
 #include "trainer/loop/run.hpp"
 
@@ -59,10 +65,54 @@ void check_resume_config(const Config& now, const std::string& ckpt) {
     const auto str = [](const FieldRef& r) {
       return std::visit([](auto* p) { return fmt::format("{}", *p); }, r);
     };
+    if (str(a[i].ref) != str(b[i].ref) && k == "hardware.num_gpus")
+      throw InputError(ckpt, fmt::format("was written by a run of {} rank(s) (hardware.num_gpus = {}), the config has {}: "
+                                         "the ACT carry is per rank, so a run resumes only with its world size",
+                                         str(a[i].ref), str(a[i].ref), str(b[i].ref)),
+                       fmt::format("resume with mpirun -np {} and hardware.num_gpus = {}, or start a new run from its "
+                                   "weights with --init-weights", str(a[i].ref), str(a[i].ref)));
     if (str(a[i].ref) != str(b[i].ref))
       throw InputError(ckpt, fmt::format("was written with {} = {}, the config has {}", k, str(a[i].ref), str(b[i].ref)),
                        "resume with the config the run started with, or start a new run with --init-weights");
   }
+}
+
+struct TrainOptions {
+  std::string config_path, out_dir, resume, init_weights;
+  bool force = false, quiet = false;
+};
+int train_ranks(const World& world, const Config& config, const TrainOptions& a);
+
+// The launched world must be the one the analyzer vetted: hardware.num_gpus is what its per-GPU batch
+// and memory checks assumed. Only rank 0 reports; the others exit 2 quietly.
+bool world_matches_config(const World& world, const Config& config) {
+  const std::int64_t W = world.size(), n = config.hardware.num_gpus;
+  if (W == n) return true;
+  if (!world.is_root()) return false;
+  throw InputError(config.position_of("hardware.num_gpus").str(),
+                   fmt::format("launched {} rank(s), config says hardware.num_gpus = {}", W, n),
+                   W == 1 && !world_has_mpi()
+                       ? fmt::format("this build of hrm has no MPI (it trains one process): set hardware.num_gpus=1")
+                       : fmt::format("start {} ranks (mpirun -np {} hrm train ..., or srun -n {} hrm train ...), or set "
+                                     "hardware.num_gpus={}",
+                                     n, n, n, W));
+}
+
+// A rank that fails alone would leave the others waiting in a collective: print its error (naming
+// the rank and host) as main() would, then end every rank.
+[[noreturn]] void abort_world(const World& world, std::exception_ptr e) {
+  std::string hint;
+  try {
+    std::rethrow_exception(e);
+  } catch (const InputError& x) {
+    std::cerr << "error: " << world.origin() << ": " << x.what() << "\n";
+    hint = x.hint();
+  } catch (const std::exception& x) {
+    std::cerr << "error: " << world.origin() << ": " << x.what() << "\n";
+  }
+  if (!hint.empty()) std::cerr << "hint: " << hint << "\n";
+  std::cerr << "# " << world.origin() << ": ending all " << world.size() << " ranks\n" << std::flush;
+  world.abort(2);
 }
 
 }  // namespace
@@ -104,10 +154,21 @@ int train(const Args& args) {
   Config config = load_config(config_path);
   for (const auto& kv : overrides) apply_override(config, kv);
   validate_config(config);
-  if (config.hardware.num_gpus != 1)
-    throw InputError(config.position_of("hardware.num_gpus").str(),
-                     fmt::format("hardware.num_gpus = {}: this build trains in one process", config.hardware.num_gpus),
-                     "set hardware.num_gpus=1");
+  const std::unique_ptr<World> world = World::from_launcher();
+  if (!world_matches_config(*world, config)) return 2;
+  try {
+    return train_ranks(*world, config, TrainOptions{config_path, out_dir, resume, init_weights, force, quiet});
+  } catch (...) {
+    if (world->size() == 1) throw;
+    abort_world(*world, std::current_exception());
+  }
+}
+
+namespace {
+
+int train_ranks(const World& world, const Config& config, const TrainOptions& a) {
+  const std::string &config_path = a.config_path, &out_dir = a.out_dir, &resume = a.resume, &init_weights = a.init_weights;
+  const bool force = a.force, quiet = a.quiet || !world.is_root();  // rank 0 alone prints
 
   // Pre-flight: the analyzer's verdict decides whether training starts.
   const Report report = analyze(config);
@@ -116,6 +177,7 @@ int train(const Args& args) {
   for (const auto& f : report.findings)
     if (f.severity == Severity::Error) errors.push_back(f.id + ": " + f.message);
   if (report.verdict != "vetted" && !force) {
+    if (!world.is_root()) return 1;  // every rank reached the same verdict
     std::cerr << "error: the analyzer rejected " << config_path << " (" << errors.size()
               << " error(s)); not training\nhint: fix the config, or pass --force to train anyway (recorded in run.json)\n";
     return 1;
@@ -125,20 +187,23 @@ int train(const Args& args) {
                                                                  : fs::path(resume).parent_path().parent_path().string())
                                               : out_dir;
   std::signal(SIGXFSZ, SIG_IGN);   // past a file-size limit (ulimit -f) a write fails with EFBIG: one clear error
-  const RunDirLock lock(run_dir);  // before anything is written there: a second run is refused
-  for (const auto& [name, text] : preflight_files(report)) write_file_atomic((fs::path(run_dir) / name).string(), text);
-  write_file_atomic((fs::path(run_dir) / "resolved.toml").string(), config_to_toml(config));
+  std::optional<RunDirLock> lock;  // rank 0 writes the run directory, so it alone holds the lock
+  if (world.is_root()) {
+    lock.emplace(run_dir);  // before anything is written there: a second run is refused
+    for (const auto& [name, text] : preflight_files(report)) write_file_atomic((fs::path(run_dir) / name).string(), text);
+    write_file_atomic((fs::path(run_dir) / "resolved.toml").string(), config_to_toml(config));
+  }
 
   std::optional<HrmWeights<float>> init;
   if (!init_weights.empty()) {
     const DatasetSplit probe = DatasetSplit::open(config.data.path, "train");
     init = load_weights(init_weights, dims_for(config, probe.meta()));
   }
-  Trainer trainer(config, config.data.path, std::move(init));
+  Trainer trainer(config, config.data.path, std::move(init), &world);
   if (!resume.empty()) {
     check_resume_config(config, resume);
-    trainer.restore(load_checkpoint(resume, trainer.dims(), config.train.global_batch_size / config.hardware.num_gpus));
-    std::cerr << "# resumed from " << resume << " at step " << trainer.state().step << "\n";
+    trainer.restore(load_checkpoint(resume, trainer.dims(), config.train.global_batch_size, world.size(), world.rank()));
+    if (!quiet) std::cerr << "# resumed from " << resume << " at step " << trainer.state().step << "\n";
   }
 
   RunOptions ro;
@@ -148,23 +213,27 @@ int train(const Args& args) {
   ro.run_info = {{"config", config_path},
                  {"dataset", config.data.path},
                  {"device", "cpu"},
-                 {"world_size", 1},
+                 {"world_size", world.size()},
+                 {"launcher", world.launcher()},
                  {"forced", report.verdict != "vetted"},
                  {"preflight_verdict", report.verdict == "vetted" ? (report.count(Severity::Warning) ? "warnings" : "ok")
                                                                   : "errors"},
                  {"preflight_errors", errors},
                  {"num_params", trainer.state().weights.layout.total}};
   if (!resume.empty()) ro.run_info["resumed_from"] = resume;
-  if (report.verdict != "vetted")
+  if (report.verdict != "vetted" && world.is_root())
     std::cerr << "warning: training a config the analyzer rejected (--force); run.json records why\n";
-  std::cerr << "# training " << trainer.state().weights.layout.total << " parameters for " << trainer.total_steps()
-            << " steps on cpu; run directory " << run_dir << "\n";
+  if (world.is_root())
+    std::cerr << "# training " << trainer.state().weights.layout.total << " parameters for " << trainer.total_steps()
+              << " steps on cpu (" << world.size() << " rank(s), local batch " << trainer.local_batch()
+              << "); run directory " << run_dir << "\n";
 
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   const RunOutcome outcome = run_training(trainer, ro);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
+  if (!world.is_root()) return outcome.status == "interrupted" ? 130 : 0;
   std::cerr << "report: " << write_run_report(run_dir) << "\n";
   if (outcome.status == "interrupted") {
     std::cerr << "# interrupted: checkpoint " << outcome.last_checkpoint << "\n";
@@ -173,5 +242,7 @@ int train(const Args& args) {
   std::cerr << "# finished " << outcome.steps << " steps; run directory " << run_dir << "\n";
   return 0;
 }
+
+}  // namespace
 
 }  // namespace hrm::cli

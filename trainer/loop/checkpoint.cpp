@@ -63,6 +63,11 @@ void check_finite(const SafetensorsFile& f, const ParamLayout& l, const std::str
 }  // namespace
 
 void save_checkpoint(const std::string& path, const TrainerState& s, const std::string& config_toml) {
+  save_checkpoint(path, s, config_toml, s.carry, 1);
+}
+
+void save_checkpoint(const std::string& path, const TrainerState& s, const std::string& config_toml,
+                     const ActCarry<float>& global_carry, std::int64_t world_size) {
   const HrmWeights<float>& w = s.weights;
   const HrmDims& d = w.dims;
   SafetensorsWriter out;
@@ -74,7 +79,7 @@ void save_checkpoint(const std::string& path, const TrainerState& s, const std::
   if (d.puzzle_ndim > 0) out.add(kPuzzleEmbName, {d.num_identifiers, d.puzzle_ndim}, std::span<const float>(w.puzzle_emb));
   out.add_bf16(kHInitName, {d.hidden}, std::span<const float>(w.H_init));
   out.add_bf16(kLInitName, {d.hidden}, std::span<const float>(w.L_init));
-  const ActCarry<float>& c = s.carry;
+  const ActCarry<float>& c = global_carry;
   const auto b = static_cast<std::int64_t>(c.steps.size());
   out.add("carry.z_H", {b, d.tokens, d.hidden}, std::span<const float>(c.zH));
   out.add("carry.z_L", {b, d.tokens, d.hidden}, std::span<const float>(c.zL));
@@ -84,6 +89,7 @@ void save_checkpoint(const std::string& path, const TrainerState& s, const std::
   out.add("carry.labels", {b, d.seq_len}, std::span<const std::int32_t>(c.data.labels));
   out.add("carry.puzzle_identifiers", {b}, std::span<const std::int32_t>(c.data.puzzle_ids));
   out.set_metadata("format", kFormat);
+  out.set_metadata("world_size", std::to_string(world_size));
   out.set_metadata("step", std::to_string(s.step));
   out.set_metadata("sampler_iteration", std::to_string(s.sampler.iteration));
   out.set_metadata("sampler_batches", std::to_string(s.sampler.batches));
@@ -125,7 +131,8 @@ HrmWeights<float> load_weights(const std::string& path, const HrmDims& expected)
   return w;
 }
 
-TrainerState load_checkpoint(const std::string& path, const HrmDims& expected, std::int64_t local_batch) {
+TrainerState load_checkpoint(const std::string& path, const HrmDims& expected, std::int64_t global_batch,
+                             std::int64_t world_size, std::int64_t rank) {
   TrainerState s;
   s.weights = load_weights(path, expected);
   const SafetensorsFile f = SafetensorsFile::open(path);
@@ -139,19 +146,39 @@ TrainerState load_checkpoint(const std::string& path, const HrmDims& expected, s
     f.read_into("optimizer.m." + t.name, t.shape, slice(s.adam_m, t));
     f.read_into("optimizer.v." + t.name, t.shape, slice(s.adam_v, t));
   }
-  const std::int64_t b = f.info("carry.steps").shape.empty() ? 0 : f.info("carry.steps").shape[0];
-  if (b != local_batch)
-    throw InputError(path, fmt::format("was written with a local batch of {}, this run has {}", b, local_batch),
+  // Checkpoints from before multi-rank runs have no world_size: they were written by one process.
+  const auto stored_world_text = f.metadata("world_size");
+  std::int64_t stored_world = 1;
+  if (stored_world_text &&
+      (std::from_chars(stored_world_text->data(), stored_world_text->data() + stored_world_text->size(), stored_world).ec !=
+           std::errc() ||
+       stored_world < 1))
+    throw InputError(path, "metadata 'world_size' is not a positive integer");
+  if (stored_world != world_size)
+    throw InputError(path, fmt::format("was written by a run of {} rank(s), this run has {}: the ACT carry's slots belong "
+                                       "to ranks and the gradient sums round per world size, so it would not continue "
+                                       "bit for bit", stored_world, world_size),
+                     fmt::format("resume with {} rank(s) (mpirun -np {} and hardware.num_gpus = {}), or start a new run "
+                                 "from its weights with --init-weights", stored_world, stored_world, stored_world));
+  const std::int64_t B = f.info("carry.steps").shape.empty() ? 0 : f.info("carry.steps").shape[0];
+  if (B != global_batch)
+    throw InputError(path, fmt::format("was written with a local batch of {} on each of {} rank(s), this run has {}",
+                                       B / world_size, world_size, global_batch / world_size),
                      "resume with the batch size and GPU count the run started with");
   const HrmDims& d = expected;
+  const std::int64_t b = B / world_size, r0 = rank * b;
+  auto mine = [&](auto full, std::int64_t per_row) {  // this rank's slots of a (B, ...) tensor
+    using V = typename decltype(full)::value_type;
+    return std::vector<V>(full.begin() + r0 * per_row, full.begin() + (r0 + b) * per_row);
+  };
   ActCarry<float>& c = s.carry;
-  c.zH = f.read_as<float>("carry.z_H", {b, d.tokens, d.hidden});
-  c.zL = f.read_as<float>("carry.z_L", {b, d.tokens, d.hidden});
-  c.steps = f.read_as<std::int32_t>("carry.steps", {b});
-  c.halted = f.read_as<std::uint8_t>("carry.halted", {b});
-  c.data.inputs = f.read_as<std::int32_t>("carry.inputs", {b, d.seq_len});
-  c.data.labels = f.read_as<std::int32_t>("carry.labels", {b, d.seq_len});
-  c.data.puzzle_ids = f.read_as<std::int32_t>("carry.puzzle_identifiers", {b});
+  c.zH = mine(f.read_as<float>("carry.z_H", {B, d.tokens, d.hidden}), d.tokens * d.hidden);
+  c.zL = mine(f.read_as<float>("carry.z_L", {B, d.tokens, d.hidden}), d.tokens * d.hidden);
+  c.steps = mine(f.read_as<std::int32_t>("carry.steps", {B}), 1);
+  c.halted = mine(f.read_as<std::uint8_t>("carry.halted", {B}), 1);
+  c.data.inputs = mine(f.read_as<std::int32_t>("carry.inputs", {B, d.seq_len}), d.seq_len);
+  c.data.labels = mine(f.read_as<std::int32_t>("carry.labels", {B, d.seq_len}), d.seq_len);
+  c.data.puzzle_ids = mine(f.read_as<std::int32_t>("carry.puzzle_identifiers", {B}), 1);
   check_finite(f, l, "optimizer.m.", s.adam_m);
   check_finite(f, l, "optimizer.v.", s.adam_v);
   check_finite(f, "carry.z_H", c.zH);

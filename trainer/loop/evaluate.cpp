@@ -40,6 +40,13 @@ EvalResult evaluate(const HrmWeights<float>& w, const DatasetSplit& test, const 
     if (opt.progress) opt.progress(k + 1, n_batches);
   }
   EvalResult r;
+  std::copy(std::begin(sums), std::end(sums), r.sums.begin());
+  set_eval_metrics(r);
+  return r;
+}
+
+void set_eval_metrics(EvalResult& r) {
+  const auto& sums = r.sums;
   const double count = std::max(sums[0], 1.0);
   r.metrics["count"] = sums[0];
   r.metrics["accuracy"] = sums[1] / count;
@@ -48,7 +55,6 @@ EvalResult evaluate(const HrmWeights<float>& w, const DatasetSplit& test, const 
   r.metrics["steps"] = sums[4] / count;
   r.metrics["lm_loss"] = sums[5] / count;
   r.metrics["q_halt_loss"] = sums[6] / count;
-  return r;
 }
 
 }  // namespace hrm

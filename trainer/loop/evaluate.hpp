@@ -3,6 +3,7 @@
 // metrics summed over batches and divided by the count of real rows.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -17,7 +18,13 @@ namespace hrm {
 struct EvalResult {
   std::map<std::string, double> metrics;  // HRM's names: accuracy, exact_accuracy, lm_loss, q_halt_accuracy,
                                           // q_halt_loss, steps; plus count (real rows)
+  // The raw sums behind `metrics` (count, accuracy, exact, q_halt_acc, steps, lm_loss, q_halt_loss):
+  // ranks evaluating slices of the test windows (HRM-SPEC 5.2) add these, then call set_eval_metrics.
+  std::array<double, 7> sums{};
 };
+
+// metrics from sums (each divided by max(count, 1), as HRM does).
+void set_eval_metrics(EvalResult& r);
 
 // What the final segment predicted for every real (non-padding) row, in storage order.
 struct EvalPredictions {

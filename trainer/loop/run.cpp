@@ -13,6 +13,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -165,39 +166,51 @@ RunDirLock::~RunDirLock() {
 
 RunOutcome run_training(Trainer& t, const RunOptions& o) {
   const fs::path dir(o.run_dir);
-  create_dirs(dir / "checkpoints");
-  remove_stale_temporaries(dir / "checkpoints");
+  // Every rank trains; rank 0 alone writes the run directory (metrics, evaluations, run.json,
+  // checkpoints). Collectives (the checkpoint's carry gather, the stop vote) run on every rank.
+  const World& world = t.world();
+  const bool writer = world.is_root();
   const std::string metrics_path = (dir / "metrics.jsonl").string(), eval_path = (dir / "eval.jsonl").string();
-  const std::int64_t start_step = t.state().step;
-  cut_jsonl(metrics_path, start_step);
-  cut_jsonl(eval_path, start_step);
-  JsonlAppender metrics(metrics_path), evals(eval_path);
+  std::optional<JsonlAppender> metrics, evals;
+  if (writer) {
+    create_dirs(dir / "checkpoints");
+    remove_stale_temporaries(dir / "checkpoints");
+    const std::int64_t start_step = t.state().step;
+    cut_jsonl(metrics_path, start_step);
+    cut_jsonl(eval_path, start_step);
+    metrics.emplace(metrics_path);
+    evals.emplace(eval_path);
+  }
 
   nlohmann::json info = o.run_info;
   info["format_version"] = 1;
   info["total_steps"] = t.total_steps();
   info["status"] = "running";
   if (!info.contains("started")) info["started"] = now_iso();
-  auto write_info = [&] { write_file_atomic((dir / "run.json").string(), info.dump(2) + "\n"); };
+  auto write_info = [&] {
+    if (writer) write_file_atomic((dir / "run.json").string(), info.dump(2) + "\n");
+  };
   write_info();
 
   const std::string config_toml = config_to_toml(t.config());
   RunOutcome out;
   auto checkpoint = [&] {
     const std::string path = (dir / "checkpoints" / fmt::format("step_{}.safetensors", t.state().step)).string();
-    save_checkpoint(path, t.state(), config_toml);
+    const ActCarry<float> carry = t.global_carry();  // collective: every rank's slots, on rank 0
+    if (writer) save_checkpoint(path, t.state(), config_toml, carry, world.size());
     out.last_checkpoint = path;
     info["last_checkpoint"] = path;
   };
 
-  ProgressLine progress(o.progress);
+  ProgressLine progress(o.progress && writer);
   const auto t0 = std::chrono::steady_clock::now();
   const double B = static_cast<double>(t.config().train.global_batch_size);
   const double tokens = B * static_cast<double>(t.dims().seq_len);
   double last_exact = 0;
   try {
     while (!t.done()) {
-      if (o.stop && o.stop->load()) {
+      // A signal may reach the ranks at different steps: they agree before any of them stops.
+      if (world.any(o.stop && o.stop->load())) {
         progress.clear();
         checkpoint();
         info["status"] = out.status = "interrupted";
@@ -210,7 +223,7 @@ RunOutcome run_training(Trainer& t, const RunOptions& o) {
         if (!log) continue;  // a batch past total_steps: consumed, not trained on
         ++out.steps;
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        metrics.write(step_json(*log, B / log->seconds, tokens / log->seconds, elapsed));
+        if (writer) metrics->write(step_json(*log, B / log->seconds, tokens / log->seconds, elapsed));
         if (log->count > 0) last_exact = log->exact_accuracy;
         const double rate = static_cast<double>(out.steps) / elapsed;
         const std::int64_t left = std::max<std::int64_t>(0, t.total_steps() - t.state().step);
@@ -225,13 +238,15 @@ RunOutcome run_training(Trainer& t, const RunOptions& o) {
         const EvalResult r = t.evaluate(&preds, [&](std::int64_t done, std::int64_t total) {
           progress.show(fmt::format("eval {}/{} batches", done, total));
         });
-        nlohmann::json j = eval_metrics_json(t, r, preds);
-        j["step"] = t.state().step;
-        evals.write(j);
         progress.clear();
-        std::fprintf(stderr, "# eval at step %lld: exact_accuracy %.4f, accuracy %.4f, lm_loss %.4f\n",
-                     static_cast<long long>(t.state().step), r.metrics.at("exact_accuracy"), r.metrics.at("accuracy"),
-                     r.metrics.at("lm_loss"));
+        if (writer) {  // the predictions were gathered on rank 0
+          nlohmann::json j = eval_metrics_json(t, r, preds);
+          j["step"] = t.state().step;
+          evals->write(j);
+          std::fprintf(stderr, "# eval at step %lld: exact_accuracy %.4f, accuracy %.4f, lm_loss %.4f\n",
+                       static_cast<long long>(t.state().step), r.metrics.at("exact_accuracy"), r.metrics.at("accuracy"),
+                       r.metrics.at("lm_loss"));
+        }
       }
       t.end_iteration();
       if (t.config().train.checkpoint_every_eval || t.done()) checkpoint();

@@ -7,6 +7,14 @@
 // evaluation and, with checkpoint_every_eval, a checkpoint.
 //
 // TrainerState is everything a checkpoint holds, so a resumed run continues bit for bit.
+//
+// Data parallel (HRM-SPEC 3.2, 3.4, 5.1; trainer/dist): with a World of W ranks each rank keeps the
+// slots [r*b, (r+1)*b) of the global batch B (b = B / W) and its own part of the ACT carry; every rank
+// draws the same sampler stream and exploration draws and keeps its rows. The loss is scaled by 1/B
+// (global), the dense gradient slab is summed over ranks (bucketed all-reduce), the puzzle rows and
+// their gradients are all-gathered in rank order (= the global slot order) and every rank runs the
+// identical AdamATan2 and sign-SGD update. Step and evaluation metric sums are reduced, so every rank
+// logs the values one process with batch B logs (up to the order of float sums).
 #pragma once
 
 #include <atomic>
@@ -21,6 +29,7 @@
 #include "datasets/dataset.hpp"
 #include "datasets/sampler.hpp"
 #include "trainer/cpu/cpu_ops.hpp"
+#include "trainer/dist/world.hpp"
 #include "trainer/loop/evaluate.hpp"
 #include "trainer/model/act.hpp"
 
@@ -56,8 +65,11 @@ HrmDims dims_for(const Config& cfg, const DatasetMetadata& m);
 
 class Trainer {
  public:
-  // Fresh weights from the config's seed, or `init` (weights only) when given.
-  Trainer(const Config& cfg, const std::string& dataset_dir, std::optional<HrmWeights<float>> init = std::nullopt);
+  // Fresh weights from the config's seed, or `init` (weights only) when given. `world` (which must
+  // outlive the trainer) gives the rank and world size; none is one process. Every rank constructs
+  // its trainer from the same config and dataset.
+  Trainer(const Config& cfg, const std::string& dataset_dir, std::optional<HrmWeights<float>> init = std::nullopt,
+          const World* world = nullptr);
 
   const Config& config() const { return cfg_; }
   const HrmDims& dims() const { return dims_; }
@@ -67,6 +79,8 @@ class Trainer {
   const DatasetSplit* test_split() const { return test_ ? &*test_ : nullptr; }
   TrainerState& state() { return state_; }
   const TrainerState& state() const { return state_; }
+  const World& world() const { return *world_; }
+  std::int64_t local_batch() const { return local_batch_; }
 
   // Takes the next sampler batch. Returns false at the end of the current iteration (call
   // end_iteration()) or of the run (done()). Sets *log when an optimizer step ran (not for skipped
@@ -78,15 +92,23 @@ class Trainer {
   bool at_iteration_end() const { return at_iteration_end_; }
   EvalResult evaluate(EvalPredictions* keep = nullptr, const EvalOptions::Progress& progress = {});
 
-  // Restores a checkpoint's state (same model shape, checked by the caller).
+  // Restores a checkpoint's state (same model shape, checked by the caller; the carry is this rank's).
   void restore(TrainerState s);
+
+  // Collective: every rank's carry in rank order (the global batch's slots) on rank 0, empty
+  // elsewhere; first checks that all ranks hold identical weights (DistError if not).
+  ActCarry<float> global_carry() const;
+  // FNV-1a of the weights, the puzzle table and H/L init: equal on every rank of a healthy run.
+  std::uint64_t weights_checksum() const;
 
  private:
   Config cfg_;
   DatasetSplit train_;
   std::optional<DatasetSplit> test_;
   HrmDims dims_;
-  std::int64_t global_batch_, local_batch_, rank_ = 0, world_ = 1;
+  World solo_;                 // the world of one when none is given
+  const World* world_;
+  std::int64_t global_batch_, local_batch_, rank_ = 0, world_size_ = 1;
   std::int64_t total_steps_ = 0, total_iters_ = 0;
   PuzzleIndex index_;
   std::unique_ptr<PhiloxDraws> draws_;
@@ -94,9 +116,13 @@ class Trainer {
   bool at_iteration_end_ = false;
   TrainerState state_;
   HrmAct<CpuOps, float> act_;
-  std::vector<float> grads_, puzzle_grads_;
+  std::vector<float> grads_, puzzle_grads_, all_puzzle_grads_;  // all_*: every rank's rows (W > 1)
+  std::vector<std::int32_t> all_puzzle_ids_;
   std::vector<std::int32_t> min_halt_;
   ActBatch batch_;
+
+  // Collective: every rank's predictions on rank 0, in the test split's storage order.
+  EvalPredictions gather_predictions(const EvalPredictions& local) const;
 };
 
 }  // namespace hrm
