@@ -12,9 +12,11 @@
 // on any rank prints that rank's message and ends the whole job (MPI_Abort), never a hang.
 #include <csignal>
 #include <cstdio>
+#include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
@@ -84,34 +86,46 @@ struct TrainOptions {
 int train_ranks(const World& world, const Config& config, const TrainOptions& a);
 
 // The launched world must be the one the analyzer vetted: hardware.num_gpus is what its per-GPU batch
-// and memory checks assumed. Only rank 0 reports; the others exit 2 quietly.
+// and memory checks assumed. Every rank sees the same mismatch; rank 0 prints it, and no rank exits
+// before that (the launcher kills the job at the first non-zero exit, which could cut rank 0 short).
 bool world_matches_config(const World& world, const Config& config) {
   const std::int64_t W = world.size(), n = config.hardware.num_gpus;
   if (W == n) return true;
-  if (!world.is_root()) return false;
-  throw InputError(config.position_of("hardware.num_gpus").str(),
-                   fmt::format("launched {} rank(s), config says hardware.num_gpus = {}", W, n),
-                   W == 1 && !world_has_mpi()
-                       ? fmt::format("this build of hrm has no MPI (it trains one process): set hardware.num_gpus=1")
-                       : fmt::format("start {} ranks (mpirun -np {} hrm train ..., or srun -n {} hrm train ...), or set "
-                                     "hardware.num_gpus={}",
-                                     n, n, n, W));
+  const InputError e(config.position_of("hardware.num_gpus").str(),
+                     fmt::format("launched {} rank(s), config says hardware.num_gpus = {}", W, n),
+                     W == 1 && !world_has_mpi()
+                         ? fmt::format("this build of hrm has no MPI (it trains one process): set hardware.num_gpus=1")
+                         : fmt::format("start {} ranks (mpirun -np {} hrm train ..., or srun -n {} hrm train ...), or "
+                                       "set hardware.num_gpus={}",
+                                       n, n, n, W));
+  if (W == 1) throw e;
+  if (world.is_root()) {
+    const std::string message = fmt::format("error: {}\nhint: {}\n", e.what(), e.hint());
+    std::fwrite(message.data(), 1, message.size(), stderr);
+    std::fflush(stderr);
+  }
+  world.barrier();
+  return false;
 }
 
 // A rank that fails alone would leave the others waiting in a collective: print its error (naming
-// the rank and host) as main() would, then end every rank.
+// the rank and host) as main() would, then end every rank. The message goes out in one write, and
+// the abort waits a moment: mpirun forwards a rank's stderr through its daemon, which drops what it
+// has not read yet when MPI_Abort kills the job.
 [[noreturn]] void abort_world(const World& world, std::exception_ptr e) {
-  std::string hint;
+  std::string message;
   try {
     std::rethrow_exception(e);
   } catch (const InputError& x) {
-    std::cerr << "error: " << world.origin() << ": " << x.what() << "\n";
-    hint = x.hint();
+    message = fmt::format("error: {}: {}\n", world.origin(), x.what());
+    if (!x.hint().empty()) message += fmt::format("hint: {}\n", x.hint());
   } catch (const std::exception& x) {
-    std::cerr << "error: " << world.origin() << ": " << x.what() << "\n";
+    message = fmt::format("error: {}: {}\n", world.origin(), x.what());
   }
-  if (!hint.empty()) std::cerr << "hint: " << hint << "\n";
-  std::cerr << "# " << world.origin() << ": ending all " << world.size() << " ranks\n" << std::flush;
+  message += fmt::format("# {}: ending all {} ranks\n", world.origin(), world.size());
+  std::fwrite(message.data(), 1, message.size(), stderr);
+  std::fflush(stderr);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   world.abort(2);
 }
 
