@@ -22,6 +22,9 @@ namespace hrm {
 namespace {
 constexpr double kBf16 = 2.0, kFp32 = 4.0;
 constexpr double kWorkspaceBytes = 1024.0 * 1024.0 * 1024.0;  // CUDA context + cuBLAS workspace + allocator slack
+// A process before it allocates a model: code, libstdc++ and OpenMP. Measured: bench_train_cpu's
+// small config peaks at 8 MB of RSS, 3 MB of which are its model, optimizer and buffers.
+constexpr double kCpuProcessBytes = 5.0 * 1024.0 * 1024.0;
 }  // namespace
 
 ModelShape model_shape(const ArchConfig& a, std::int64_t puzzle_emb_ndim, std::int64_t seq_len, std::int64_t vocab) {
@@ -82,6 +85,39 @@ MemoryEstimate estimate_memory(const ModelShape& m, bool learned_positions, std:
   e.activation_bytes_per_row = activation_bytes_per_row(m);
   e.activation_bytes = e.activation_bytes_per_row * static_cast<double>(local_batch);
   e.workspace_bytes = kWorkspaceBytes;
+  e.per_gpu_bytes = e.params_bytes + e.optimizer_bytes + e.gradient_bytes + e.puzzle_emb_bytes +
+                    e.activation_bytes + e.workspace_bytes;
+  return e;
+}
+
+// The CPU trainer keeps float32 buffers sized for the local batch, whatever the cycles (elements
+// per row, T tokens, S sequence positions, P puzzle positions, h heads; trainer/model):
+//  - per saved block (L_layers + H_layers, plus one scratch for blocks without grad), block.hpp
+//    BlockActs: x, attention output, two residual sums, o/down output (5D), qkv (3D), gate|up (2I),
+//    SwiGLU output (I), two RMSNorm scales per token, and the attention probabilities h T^2;
+//  - one BlockGrads: 5D + 3I per token;
+//  - HrmModel: input embedding, injection, dz_H, dz_L, d_input (5D per token), the puzzle rows and
+//    their gradient (2 P D), z_H at the sequence positions with and without grad and its gradient
+//    (3 S D), the same at position 0 (3D);
+//  - HrmAct and its carry: logits and their gradient (2 S V), z_H/z_L of the carry and of the
+//    Q-target copy (4 T D), the puzzle rows (ndim), plus int32 inputs, labels and argmax (3 S).
+static double cpu_buffer_bytes_per_row(const ModelShape& m, std::int64_t puzzle_emb_ndim, std::int64_t saved_blocks) {
+  const double D = static_cast<double>(m.hidden), I = static_cast<double>(m.intermediate);
+  const double T = static_cast<double>(m.tokens), S = static_cast<double>(m.seq_len);
+  const double P = static_cast<double>(m.puzzle_emb_len), V = static_cast<double>(m.vocab);
+  const double block = T * (8.0 * D + 3.0 * I + 2.0) + static_cast<double>(m.heads) * T * T;
+  const double grads = T * (5.0 * D + 3.0 * I);
+  const double model = 5.0 * T * D + 2.0 * P * D + 3.0 * S * D + 3.0 * D;
+  const double act = 2.0 * S * V + 4.0 * T * D + static_cast<double>(puzzle_emb_ndim);
+  return (static_cast<double>(saved_blocks) * block + grads + model + act) * kFp32 + 3.0 * S * 4.0;
+}
+
+MemoryEstimate estimate_cpu_memory(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
+                                   std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size) {
+  MemoryEstimate e = estimate_memory(m, learned_positions, num_puzzle_identifiers, puzzle_emb_ndim, local_batch, world_size);
+  e.activation_bytes_per_row = cpu_buffer_bytes_per_row(m, puzzle_emb_ndim, m.layers + 1);
+  e.activation_bytes = e.activation_bytes_per_row * static_cast<double>(local_batch);
+  e.workspace_bytes = kCpuProcessBytes;
   e.per_gpu_bytes = e.params_bytes + e.optimizer_bytes + e.gradient_bytes + e.puzzle_emb_bytes +
                     e.activation_bytes + e.workspace_bytes;
   return e;

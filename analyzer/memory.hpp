@@ -38,6 +38,13 @@ struct MemoryEstimate {
 MemoryEstimate estimate_memory(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
                                std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size);
 
+// Host memory of hrmkit's CPU trainer (trainer/cpu, float32 throughout) for one process: the same
+// parameter, optimizer, gradient and puzzle-table terms, and in activation_bytes the buffers the
+// model allocates once for the local batch (memory.cpp lists them). workspace_bytes is the
+// process's own footprint (code, libraries, OpenMP). Not for TRM (hrmkit trains HRM only).
+MemoryEstimate estimate_cpu_memory(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
+                                   std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size);
+
 // Largest local batch whose estimate fits in `gpu_bytes` (0 if not even one row fits).
 std::int64_t max_local_batch(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
                              std::int64_t puzzle_emb_ndim, std::int64_t world_size, double gpu_bytes);

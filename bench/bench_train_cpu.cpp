@@ -6,7 +6,9 @@
 // Configs: "small" = the golden-fixture model (hidden 64, 2 heads, 1+1 layers, seq 16, batch 4);
 // "mid" = hidden 128, 2 heads, 2+2 layers, Sudoku shape (seq 81, vocab 11), batch 64. Both with
 // HRM's 2x2 cycles, halt_max_steps 16, exploration 0.1, stablemax, puzzle embedding on.
-// FLOPs are counted from the shapes (matmuls and attention, the forward of both segments a step
+// A step is the model's train_step plus the AdamATan2 update of the dense slab (the PyTorch step
+// runs its optimizers too; the sign-SGD update of a few puzzle rows is left out on both sides' cost
+// scale: it touches batch x ndim numbers). FLOPs are counted from the shapes (matmuls and attention, the forward of both segments a step
 // runs plus the backward of the gradient part at twice its forward), not measured.
 //
 // Usage: bench_train_cpu [--steps N] [--no-torch]. Prints a table; writes
@@ -31,6 +33,7 @@
 #include "analyzer/memory.hpp"
 #include "common/atomic_write.hpp"
 #include "trainer/cpu/cpu_ops.hpp"
+#include "trainer/loop/adam_atan2.hpp"
 #include "trainer/model/act.hpp"
 
 namespace fs = std::filesystem;
@@ -79,12 +82,16 @@ std::string shell(const std::string& cmd) {
   return out;
 }
 
-// Eigen SGEMM at the shape of the mid config's gate_up projection (n = 64*82 rows).
+// Eigen SGEMM at the shape of the mid config's gate_up projection (n = 64*82 rows), best of 50
+// after 5 warm-up products (the first ones start OpenMP's team and ramp the clock). Measured in each
+// config's own process right after its steps (after its peak RSS is read: the SGEMM operands would
+// dominate the small config's footprint), so a busy moment of the machine hits both alike.
 double sgemm_gflops() {
   const Eigen::Index n = 64 * 82, k = 128, m = 512;
   Eigen::MatrixXf a = Eigen::MatrixXf::Random(n, k), w = Eigen::MatrixXf::Random(m, k), y(n, m);
+  for (int rep = 0; rep < 5; ++rep) y.noalias() = a * w.transpose();
   double best = 1e300;
-  for (int rep = 0; rep < 20; ++rep) {
+  for (int rep = 0; rep < 50; ++rep) {
     const auto t0 = std::chrono::steady_clock::now();
     y.noalias() = a * w.transpose();
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -95,7 +102,8 @@ double sgemm_gflops() {
 // One config in this process: time `steps` training steps after 2 warm-up steps.
 nlohmann::json run_config(const BenchConfig& c, int steps) {
   const HrmDims d = HrmDims::from(arch_of(c), c.hidden, c.vocab, c.seq_len, 1);
-  const HrmWeights<float> w = HrmWeights<float>::init(d, 0);
+  HrmWeights<float> w = HrmWeights<float>::init(d, 0);
+  std::vector<float> m(w.layout.total), v(w.layout.total);  // AdamATan2 moments: the step includes the update
   HrmAct<CpuOps, float> act(d, c.batch);
   ActCarry<float> carry = ActCarry<float>::initial(d, c.batch);
   ActBatch batch;
@@ -110,13 +118,15 @@ nlohmann::json run_config(const BenchConfig& c, int steps) {
     const auto t0 = std::chrono::steady_clock::now();
     std::fill(grads.begin(), grads.end(), 0.0f);
     act.train_step(w, carry, batch, min_halt.data(), 1.0 / static_cast<double>(c.batch), grads.data(), dpuzzle.data());
+    adam_atan2_step(w.params.data(), grads.data(), m.data(), v.data(), w.layout.total, s + 1, 1e-4, 0.9, 0.95, 0.1);
     if (s >= 2) times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(times.begin(), times.end());
   const double median = times[times.size() / 2];
   struct rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);
-  const MemoryEstimate est = estimate_memory(model_shape(arch_of(c), c.hidden, c.seq_len, c.vocab), false, 1, c.hidden,
+  const double sgemm = sgemm_gflops();
+  const MemoryEstimate est = estimate_cpu_memory(model_shape(arch_of(c), c.hidden, c.seq_len, c.vocab), false, 1, c.hidden,
                                              c.batch, 1);
   return {{"config", c.name},
           {"hidden", c.hidden}, {"heads", c.heads}, {"H_layers", c.H_layers}, {"L_layers", c.L_layers},
@@ -124,8 +134,12 @@ nlohmann::json run_config(const BenchConfig& c, int steps) {
           {"step_seconds_median", median},
           {"step_gflop", step_flops(d, c.batch) / 1e9},
           {"gflops", step_flops(d, c.batch) / median / 1e9},
+          {"sgemm_gflops", sgemm},
+          {"sgemm_fraction", step_flops(d, c.batch) / median / 1e9 / sgemm},
+          {"threads", Eigen::nbThreads()},
           {"peak_rss_bytes", static_cast<double>(ru.ru_maxrss) * 1024.0},
-          {"analyzer_estimate_bytes_without_gpu_workspace", est.per_gpu_bytes - est.workspace_bytes}};
+          {"analyzer_cpu_estimate_bytes", est.per_gpu_bytes},
+          {"peak_rss_over_estimate", static_cast<double>(ru.ru_maxrss) * 1024.0 / est.per_gpu_bytes}};
 }
 
 }  // namespace
@@ -145,10 +159,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::string root = fs::path(__FILE__).parent_path().parent_path().string();
-  const double sgemm = sgemm_gflops();
-  std::printf("# Eigen SGEMM (%d threads): %.1f GFLOP/s\n", Eigen::nbThreads(), sgemm);
-  std::printf("%-6s %10s %12s %10s %10s %12s %12s %12s\n", "config", "params", "step (ms)", "GFLOP/s", "% SGEMM",
-              "torch (ms)", "speedup", "peak RSS MB");
+  const std::string torch_blas = shell("readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null");
+  std::printf("# %d threads; %% SGEMM = step GFLOP/s over Eigen SGEMM measured in the same process; torch BLAS: %s\n",
+              Eigen::nbThreads(), torch_blas.c_str());
+  std::printf("%-6s %10s %12s %10s %10s %12s %12s %12s %12s\n", "config", "params", "step (ms)", "GFLOP/s", "% SGEMM",
+              "torch (ms)", "speedup", "peak RSS MB", "analyzer MB");
   nlohmann::json results = nlohmann::json::array();
   for (const auto& c : kConfigs) {
     const std::string out = shell(std::string("'") + argv[0] + "' --child " + c.name + " --steps " + std::to_string(steps));
@@ -157,7 +172,6 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "child for %s failed: %s\n", c.name.c_str(), out.c_str());
       return 1;
     }
-    r["sgemm_fraction"] = r["gflops"].get<double>() / sgemm;
     if (torch) {
       const std::string cmd = "/usr/bin/python3 " + root + "/bench/bench_torch_step.py --hidden " +
                               std::to_string(c.hidden) + " --heads " + std::to_string(c.heads) + " --H-layers " +
@@ -171,13 +185,14 @@ int main(int argc, char** argv) {
         r["speedup_vs_torch"] = t["step_seconds_median"].get<double>() / r["step_seconds_median"].get<double>();
       }
     }
-    std::printf("%-6s %10lld %12.2f %10.1f %9.0f%% %12s %12s %12.0f\n", c.name.c_str(),
+    std::printf("%-6s %10lld %12.2f %10.1f %9.0f%% %12s %12s %12.0f %12.0f\n", c.name.c_str(),
                 static_cast<long long>(r["num_params"].get<std::int64_t>()), r["step_seconds_median"].get<double>() * 1e3,
                 r["gflops"].get<double>(), 100 * r["sgemm_fraction"].get<double>(),
                 r.contains("torch_step_seconds_median")
                     ? std::to_string(r["torch_step_seconds_median"].get<double>() * 1e3).substr(0, 8).c_str() : "-",
                 r.contains("speedup_vs_torch") ? std::to_string(r["speedup_vs_torch"].get<double>()).substr(0, 5).c_str() : "-",
-                r["peak_rss_bytes"].get<double>() / 1e6);
+                r["peak_rss_bytes"].get<double>() / 1e6,
+                r["analyzer_cpu_estimate_bytes"].get<double>() / 1e6);
     results.push_back(r);
   }
   char date[32];
@@ -190,7 +205,7 @@ int main(int argc, char** argv) {
                    {"hardware_threads", std::max(1u, std::thread::hardware_concurrency())}}},
       {"date", date},
       {"commit", shell("git -C " + root + " rev-parse HEAD 2>/dev/null")},
-      {"sgemm_gflops", sgemm},
+      {"torch_blas", torch_blas},
       {"results", results}};
   fs::create_directories(fs::path(root) / "bench/results");
   write_file_atomic(root + "/bench/results/train_cpu.json", doc.dump(2) + "\n");

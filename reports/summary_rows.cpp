@@ -62,6 +62,7 @@ std::vector<SummaryRow> summary_rows(const Report& r) {
       {"memory", r.model_family == "trm" ? "parameters (TRM count)" : "parameters (HRM count)", n(double(m.num_params))},
       {"memory", "per GPU estimate / capacity", fmt::format("{} / {:.0f} GiB", format_bytes(m.per_gpu_bytes), r.config.hardware.gpu_memory_gb)},
       {"memory", "largest global batch that fits", n(double(r.hardware_batch_limit))},
+      {"memory", "host memory per rank, CPU trainer", r.model_family == "hrm" ? format_bytes(r.cpu_memory.per_gpu_bytes) : "-"},
   };
 }
 

@@ -3,6 +3,8 @@
 // and "k micro-batches give the gradient of one batch k times larger".
 #include <doctest/doctest.h>
 
+#include <malloc.h>
+
 #include <cmath>
 #include <random>
 
@@ -186,4 +188,36 @@ TEST_CASE("k micro-batches give the gradient of one batch k times larger") {
   if (!(worst <= 1e-9)) FAIL("micro-batch gradients differ by " << worst);
   dp0.insert(dp0.end(), dp1.begin(), dp1.end());
   for (std::size_t i = 0; i < dp0.size(); ++i) CHECK(dp0[i] == doctest::Approx(dp_big[i]).epsilon(1e-9));
+}
+
+// Bytes the heap hands out now (glibc: arena blocks in use plus mmap'ed chunks).
+static std::size_t heap_bytes_in_use() {
+  const struct mallinfo2 mi = ::mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+}
+
+TEST_CASE("memory: the analyzer's CPU-trainer buffer estimate is what the model and its carry allocate, within 2%") {
+  struct Shape {
+    std::int64_t hidden, heads, layers, seq_len, vocab, ndim, batch;
+  };
+  // Golden-fixture size, Sudoku's shape at hidden 128, and an ARC-like long sequence (T^2 probabilities).
+  for (const Shape s : {Shape{64, 2, 1, 16, 11, 64, 4}, Shape{128, 2, 2, 81, 11, 128, 64}, Shape{64, 4, 1, 400, 12, 64, 8}}) {
+    CAPTURE(s.seq_len);
+    ArchConfig a;
+    a.hidden_size = s.hidden;
+    a.num_heads = s.heads;
+    a.H_layers = a.L_layers = s.layers;
+    const HrmDims d = HrmDims::from(a, s.ndim, s.vocab, s.seq_len, 1);
+    const std::size_t before = heap_bytes_in_use();
+    {
+      const HrmAct<CpuOps, float> act(d, s.batch);
+      const ActCarry<float> carry = ActCarry<float>::initial(d, s.batch);
+      const double allocated = static_cast<double>(heap_bytes_in_use() - before);
+      const MemoryEstimate e = estimate_cpu_memory(model_shape(a, s.ndim, s.seq_len, s.vocab), false, 1, s.ndim, s.batch, 1);
+      CAPTURE(allocated);
+      CAPTURE(e.activation_bytes);
+      // 2%: allocator headers and the few per-row int32/SeqLoss arrays the formula rounds.
+      CHECK(std::abs(allocated - e.activation_bytes) <= 0.02 * e.activation_bytes);
+    }
+  }
 }
