@@ -20,8 +20,20 @@ import os
 # the AVX2 and AVX-512 kernels of uniform_/erfinv_/randn round the fp32 initial weights differently,
 # and sum in other orders. Must be set before torch is imported.
 # bench/bench_torch_step.py (HRM_TORCH_BENCH=1) times this model with PyTorch's own SIMD kernels.
+# Likewise the BLAS: the fixtures were written with Debian's reference BLAS (libblas3), and OpenBLAS,
+# when installed, takes over libblas.so.3 and sums float64 matmuls in another order (measured: 45 of
+# the fixtures' tensors then differ, by up to 9e-15 relative). So this process re-executes itself
+# once with the reference BLAS first on the library path, where that BLAS is installed.
 if os.environ.get("HRM_TORCH_BENCH") != "1":
     os.environ["ATEN_CPU_CAPABILITY"] = "default"
+    import glob
+    import sys
+    _reference_blas = sorted(glob.glob("/usr/lib/*/blas/libblas.so.3"))
+    _path = os.environ.get("LD_LIBRARY_PATH", "")
+    _script = bool(sys.argv) and os.path.isfile(sys.argv[0])  # re-executable: run as a script, not -c
+    if _reference_blas and _script and os.path.dirname(_reference_blas[0]) not in _path.split(":"):
+        os.environ["LD_LIBRARY_PATH"] = os.path.dirname(_reference_blas[0]) + (":" + _path if _path else "")
+        os.execv(sys.executable, [sys.executable] + sys.argv)
 
 import argparse
 import dataclasses
