@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -24,7 +23,7 @@
 #include <unistd.h>
 
 #include "analyzer/replay.hpp"
-#include "common/atomic_write.hpp"
+#include "bench/bench_common.hpp"
 #include "common/schedule.hpp"
 #include "datasets/census.hpp"
 #include "datasets/dataset.hpp"
@@ -33,18 +32,6 @@ namespace fs = std::filesystem;
 using namespace hrm;
 
 namespace {
-
-std::string shell(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
 
 struct Timing {
   double wall = 1e300, cpu = 1e300;  // seconds; cpu = process CPU time, all threads
@@ -93,7 +80,7 @@ struct Case {
 
 int main(int argc, char** argv) {
   const bool numpy = !(argc > 1 && std::strcmp(argv[1], "--no-numpy") == 0);
-  const std::string root = fs::path(__FILE__).parent_path().parent_path().string();
+  const std::string root = bench::repo_root();
   const char* python_env = std::getenv("HRM_PYTHON");
   const std::string python = python_env ? python_env : "/usr/bin/python3";
   const fs::path tmp = fs::temp_directory_path() / ("hrm-bench-analyzer-" + std::to_string(::getpid()));
@@ -155,7 +142,7 @@ int main(int argc, char** argv) {
     nlohmann::json numpy_json = nullptr;
     double numpy_s = 0, ratio = 0;
     if (numpy) {
-      const std::string out = shell(python + " " + root + "/tests/reference/sampler_numpy.py train " + dir +
+      const std::string out = bench::shell(python + " " + root + "/tests/reference/sampler_numpy.py train " + dir +
                                     " - --summary --batch " + std::to_string(c.batch) + " --epochs-per-iter " +
                                     std::to_string(c.numpy_epochs) + " --seed 0 --iterations 1 2>&1");
       const auto j = nlohmann::json::parse(out, nullptr, false);
@@ -186,19 +173,7 @@ int main(int argc, char** argv) {
   std::error_code ec;
   fs::remove_all(tmp, ec);
 
-  char date[32];
-  const std::time_t now = std::time(nullptr);
-  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  const nlohmann::json doc = {
-      {"format_version", 1},
-      {"benchmark", "analyzer"},
-      {"machine", {{"cpu", shell("sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1")},
-                   {"hardware_threads", std::max(1u, std::thread::hardware_concurrency())}}},
-      {"date", date},
-      {"commit", shell("git -C " + root + " rev-parse HEAD 2>/dev/null")},
-      {"results", results}};
-  fs::create_directories(fs::path(root) / "bench/results");
-  write_file_atomic(root + "/bench/results/analyzer.json", doc.dump(2) + "\n");
+  bench::write_results("analyzer", nlohmann::json::object(), results);
   std::printf("# wrote bench/results/analyzer.json; ratio = NumPy replica time / C++ replay time, same iteration, one thread\n");
   return 0;
 }

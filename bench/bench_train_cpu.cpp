@@ -21,17 +21,15 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "analyzer/memory.hpp"
-#include "common/atomic_write.hpp"
+#include "bench/bench_common.hpp"
 #include "trainer/cpu/cpu_ops.hpp"
 #include "trainer/loop/adam_atan2.hpp"
 #include "trainer/model/act.hpp"
@@ -68,18 +66,6 @@ double step_flops(const HrmDims& d, std::int64_t b) {
   const double grad_blocks = static_cast<double>(d.L_layers + d.H_layers);
   const double heads = 2.0 * static_cast<double>(b * d.seq_len * d.hidden * d.vocab);
   return (2 * blocks_per_segment + 2 * grad_blocks) * block_flops(d, b) + 3 * 2 * heads;
-}
-
-std::string shell(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
 }
 
 // Eigen SGEMM at the shape of the mid config's gate_up projection (n = 64*82 rows), best of 50
@@ -158,15 +144,15 @@ int main(int argc, char** argv) {
       if (c.name == only) std::printf("%s\n", run_config(c, steps).dump().c_str());
     return 0;
   }
-  const std::string root = fs::path(__FILE__).parent_path().parent_path().string();
-  const std::string torch_blas = shell("readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null");
+  const std::string root = bench::repo_root();
+  const std::string torch_blas = bench::shell("readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null");
   std::printf("# %d threads; %% SGEMM = step GFLOP/s over Eigen SGEMM measured in the same process; torch BLAS: %s\n",
               Eigen::nbThreads(), torch_blas.c_str());
   std::printf("%-6s %10s %12s %10s %10s %12s %12s %12s %12s\n", "config", "params", "step (ms)", "GFLOP/s", "% SGEMM",
               "torch (ms)", "speedup", "peak RSS MB", "analyzer MB");
   nlohmann::json results = nlohmann::json::array();
   for (const auto& c : kConfigs) {
-    const std::string out = shell(std::string("'") + argv[0] + "' --child " + c.name + " --steps " + std::to_string(steps));
+    const std::string out = bench::shell(std::string("'") + argv[0] + "' --child " + c.name + " --steps " + std::to_string(steps));
     nlohmann::json r = nlohmann::json::parse(out, nullptr, false);
     if (r.is_discarded()) {
       std::fprintf(stderr, "child for %s failed: %s\n", c.name.c_str(), out.c_str());
@@ -178,7 +164,7 @@ int main(int argc, char** argv) {
                               std::to_string(c.H_layers) + " --L-layers " + std::to_string(c.L_layers) + " --seq-len " +
                               std::to_string(c.seq_len) + " --vocab " + std::to_string(c.vocab) + " --batch " +
                               std::to_string(c.batch) + " --steps " + std::to_string(steps) + " 2>/dev/null";
-      const auto t = nlohmann::json::parse(shell(cmd), nullptr, false);
+      const auto t = nlohmann::json::parse(bench::shell(cmd), nullptr, false);
       if (!t.is_discarded() && t.contains("step_seconds_median")) {
         r["torch_step_seconds_median"] = t["step_seconds_median"];
         r["torch_threads"] = t.value("threads", 0);
@@ -195,20 +181,7 @@ int main(int argc, char** argv) {
                 r["analyzer_cpu_estimate_bytes"].get<double>() / 1e6);
     results.push_back(r);
   }
-  char date[32];
-  const std::time_t now = std::time(nullptr);
-  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  const nlohmann::json doc = {
-      {"format_version", 1},
-      {"benchmark", "train_cpu"},
-      {"machine", {{"cpu", shell("sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1")},
-                   {"hardware_threads", std::max(1u, std::thread::hardware_concurrency())}}},
-      {"date", date},
-      {"commit", shell("git -C " + root + " rev-parse HEAD 2>/dev/null")},
-      {"torch_blas", torch_blas},
-      {"results", results}};
-  fs::create_directories(fs::path(root) / "bench/results");
-  write_file_atomic(root + "/bench/results/train_cpu.json", doc.dump(2) + "\n");
+  bench::write_results("train_cpu", {{"torch_blas", torch_blas}}, results);
   std::printf("# wrote bench/results/train_cpu.json; speedup = torch step time / hrmkit step time, same shapes\n");
   return 0;
 }

@@ -233,8 +233,10 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
                  {"preflight_verdict", report.verdict == "vetted" ? (report.count(Severity::Warning) ? "warnings" : "ok")
                                                                   : "errors"},
                  {"preflight_errors", errors},
-                 {"num_params", trainer.state().weights.layout.total}};
+                 {"num_params", trainer.state().weights.layout.total},
+                 {"estimated_host_bytes_per_rank", report.cpu_memory.per_gpu_bytes}};
   if (!resume.empty()) ro.run_info["resumed_from"] = resume;
+  if (!init_weights.empty()) ro.run_info["init_weights"] = init_weights;
   if (report.verdict != "vetted" && world.is_root())
     std::cerr << "warning: training a config the analyzer rejected (--force); run.json records why\n";
   if (world.is_root())

@@ -18,6 +18,29 @@ namespace hrm {
 namespace {
 
 constexpr std::int64_t kParallelMin = 1 << 14;  // elements; below this OpenMP costs more than it saves
+using i64 = std::int64_t;
+
+// [x1|x2] -> [x1 c - sign x2 s | x2 c + sign x1 s] on the Q and K heads of every row: sign +1 is the
+// rotation (forward), -1 its transpose (backward). Both halves of a table row hold the same values,
+// and multiplying by +-1 is exact, so each direction rounds as its own formula would.
+template <class T>
+void rotate(T* qkv, const T* cos, const T* sin, i64 batch, i64 tokens, i64 heads, i64 head_dim, T sign) {
+  HRM_CHECK(head_dim % 2 == 0, "rope: head_dim {} must be even", head_dim);
+  const i64 half = head_dim / 2, row = 3 * heads * head_dim, n = batch * tokens;
+#pragma omp parallel for schedule(static) if (n * row >= kParallelMin)
+  for (i64 r = 0; r < n; ++r) {
+    const T* c = cos + (r % tokens) * head_dim;
+    const T* s = sin + (r % tokens) * head_dim;
+    for (i64 h = 0; h < 2 * heads; ++h) {
+      T* x = qkv + r * row + h * head_dim;
+      for (i64 j = 0; j < half; ++j) {
+        const T x1 = x[j], x2 = x[half + j];
+        x[j] = x1 * c[j] - (sign * x2) * s[j];
+        x[half + j] = x2 * c[half + j] + (sign * x1) * s[half + j];
+      }
+    }
+  }
+}
 
 }  // namespace
 
@@ -38,40 +61,12 @@ template <class T> void CpuOps::rope_tables(T* cos, T* sin, i64 tokens, i64 head
 
 template <class T>
 void CpuOps::rope_forward(T* qkv, const T* cos, const T* sin, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
-  HRM_CHECK(head_dim % 2 == 0, "rope_forward: head_dim {} must be even", head_dim);
-  const i64 half = head_dim / 2, row = 3 * heads * head_dim, n = batch * tokens;
-#pragma omp parallel for schedule(static) if (n * row >= kParallelMin)
-  for (i64 r = 0; r < n; ++r) {
-    const T* c = cos + (r % tokens) * head_dim;
-    const T* s = sin + (r % tokens) * head_dim;
-    for (i64 h = 0; h < 2 * heads; ++h) {
-      T* x = qkv + r * row + h * head_dim;
-      for (i64 j = 0; j < half; ++j) {
-        const T x1 = x[j], x2 = x[half + j];
-        x[j] = x1 * c[j] - x2 * s[j];
-        x[half + j] = x2 * c[half + j] + x1 * s[half + j];
-      }
-    }
-  }
+  rotate(qkv, cos, sin, batch, tokens, heads, head_dim, T(1));
 }
 
 template <class T>
 void CpuOps::rope_backward(T* dqkv, const T* cos, const T* sin, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
-  HRM_CHECK(head_dim % 2 == 0, "rope_backward: head_dim {} must be even", head_dim);
-  const i64 half = head_dim / 2, row = 3 * heads * head_dim, n = batch * tokens;
-#pragma omp parallel for schedule(static) if (n * row >= kParallelMin)
-  for (i64 r = 0; r < n; ++r) {
-    const T* c = cos + (r % tokens) * head_dim;
-    const T* s = sin + (r % tokens) * head_dim;
-    for (i64 h = 0; h < 2 * heads; ++h) {
-      T* g = dqkv + r * row + h * head_dim;
-      for (i64 j = 0; j < half; ++j) {
-        const T g1 = g[j], g2 = g[half + j];
-        g[j] = g1 * c[j] + g2 * s[half + j];
-        g[half + j] = g2 * c[half + j] - g1 * s[j];
-      }
-    }
-  }
+  rotate(dqkv, cos, sin, batch, tokens, heads, head_dim, T(-1));
 }
 
 template void CpuOps::rope_tables<float>(float*, float*, std::int64_t, std::int64_t, double);
