@@ -75,15 +75,8 @@ int analyze(const Args& all_args) {
                                               "all_config.yaml) instead of CONFIG; KEY=VALUE use HRM's names (lr=1e-4, arch.L_cycles=8)")
       ("report", po::value(&report_dir), "also write preflight.{json,md,html,sarif} (and sweep.* with --sweep) into DIR")
       ("sweep", po::value(&sweeps)->composing(), "KEY=V1,V2,...: analyze every combination of the values (repeatable)");
-  po::options_description hidden;
-  hidden.add_options()("config", po::value(&config_path), "TOML config")(
-      "override", po::value(&overrides)->composing(), "KEY=VALUE");
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("config", 1).add("override", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+  FileAndOverrides words;
+  po::variables_map vm = parse_file_and_overrides(args, opts, words, false);
   if (vm.count("help")) {
     std::cout << opts << "\nKEY=VALUE overrides any config key, e.g. train.global_batch_size=384 arch.L_cycles=8\n"
               << "--sweep train.global_batch_size=96,192,384 --sweep hardware.num_gpus=1,8 analyzes all 6 combinations\n"
@@ -94,6 +87,8 @@ int analyze(const Args& all_args) {
     return 0;
   }
   po::notify(vm);
+  config_path = words.file;
+  overrides = words.overrides;
   if (format != "text" && format != "json" && format != "md" && format != "sarif")
     throw InputError("--format", fmt::format("'{}' is not a format; expected text, json, md or sarif", format));
 

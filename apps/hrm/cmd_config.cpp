@@ -30,14 +30,8 @@ int config(const Args& all_args) {
   opts.add_options()
       ("help,h", "show this help")
       ("out", po::value(&out), "write the TOML here (atomically) instead of stdout");
-  po::options_description hidden;
-  hidden.add_options()("yaml", po::value(&yaml_path), "HRM/TRM YAML")("override", po::value(&overrides)->composing(), "KEY=VALUE");
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("yaml", 1).add("override", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+  FileAndOverrides words;
+  po::variables_map vm = parse_file_and_overrides(args, opts, words, false);
   if (vm.count("help")) {
     std::cout << opts << "\nreads HRM's/TRM's hydra YAML (defaults, ${...}, HRM's override names) or, after --, a pasted\n"
               << "torchrun/python pretrain.py command; writes the equivalent hrmkit TOML (hrm analyze gives the same report)\n"
@@ -45,6 +39,8 @@ int config(const Args& all_args) {
     return 0;
   }
   po::notify(vm);
+  yaml_path = words.file;
+  overrides = words.overrides;
   HrmYamlConfig c;
   if (!command.empty()) {
     if (!yaml_path.empty()) overrides.insert(overrides.begin(), yaml_path);  // no FILE: the first word is an override

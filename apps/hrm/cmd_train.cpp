@@ -144,20 +144,15 @@ int train(const Args& args) {
       ("init-weights", po::value(&init_weights), "start from these weights (hrmkit checkpoint or HRM weights file)")
       ("force", po::bool_switch(&force), "train even if the analyzer rejects the config (recorded in run.json)")
       ("quiet", po::bool_switch(&quiet), "no progress line and no preflight table");
-  po::options_description hidden;
-  hidden.add_options()("config", po::value(&config_path)->required(), "TOML config")(
-      "override", po::value(&overrides)->composing(), "KEY=VALUE");
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("config", 1).add("override", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+  FileAndOverrides words;
+  po::variables_map vm = parse_file_and_overrides(args, opts, words, true);
   if (vm.count("help")) {
     std::cout << opts << "\nexit codes: 0 finished, 1 rejected by the analyzer, 2 could not run, 130 interrupted\n";
     return 0;
   }
   po::notify(vm);
+  config_path = words.file;
+  overrides = words.overrides;
   if (device != "cpu" && device != "cuda" && device != "auto")
     throw InputError("--device", fmt::format("'{}' is not a device; expected cpu, cuda or auto", device));
   if (device == "cuda")

@@ -5,9 +5,22 @@
 #include <string>
 #include <vector>
 
+#include <boost/program_options.hpp>
+
 namespace hrm::cli {
 
 using Args = std::vector<std::string>;  // arguments after the subcommand words
+
+// The positional words of `hrm analyze|train|probe|config convert`: FILE [KEY=VALUE...].
+struct FileAndOverrides {
+  std::string file;
+  std::vector<std::string> overrides;
+};
+// Parses `args` with the command's `opts` plus the positional FILE (required or not) and
+// KEY=VALUE words into `out`. Returns the stored values: check --help, then call po::notify.
+boost::program_options::variables_map parse_file_and_overrides(const Args& args,
+                                                               const boost::program_options::options_description& opts,
+                                                               FileAndOverrides& out, bool file_required);
 
 int data_build(const Args& args);       // hrm data build sudoku|arc|maze ...
 int data_info(const Args& args);        // hrm data info DIR
