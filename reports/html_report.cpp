@@ -95,11 +95,6 @@ std::string count(double v) { return format_count(v); }
 std::string gib(double bytes) { return fmt::format("{:.2f} GiB", bytes / kGiB); }
 std::string epochs(double v) { return v >= 100 ? format_count(std::round(v)) : num2(v); }  // "1,536" or "1.30"
 
-std::string card(const std::string& key, const std::string& value, const std::string& sub) {
-  return fmt::format(R"(<div class="card"><div class="k">{}</div><div class="v">{}</div><div class="s">{}</div></div>)",
-                     escape(key), escape(value), escape(sub));
-}
-
 std::string finding_html(const Report& r, const Finding& f) {
   const char* label = f.severity == Severity::Error ? "ERROR" : f.severity == Severity::Warning ? "WARNING" : "NOTE";
   std::string out = fmt::format(R"(<article class="finding sev-{}"><div class="head"><span class="sev">{}</span> <code>{}</code>)",
@@ -111,18 +106,6 @@ std::string finding_html(const Report& r, const Finding& f) {
     out += fmt::format(R"(<p class="nums">measured <b>{}</b> &#183; limit <b>{}</b></p>)", count(f.value), count(f.limit));
   if (f.fix != "none needed") out += fmt::format("<p><b>Why.</b> {}</p><p><b>Fix.</b> {}</p>", escape(f.why), escape(f.fix));
   return out + "</article>";
-}
-
-std::string table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows, std::size_t numeric_from) {
-  std::string out = "<table><thead><tr>";
-  for (std::size_t i = 0; i < head.size(); ++i) out += fmt::format("<th{}>{}</th>", i >= numeric_from ? R"( class="n")" : "", escape(head[i]));
-  out += "</tr></thead><tbody>";
-  for (const auto& row : rows) {
-    out += "<tr>";
-    for (std::size_t i = 0; i < row.size(); ++i) out += fmt::format("<td{}>{}</td>", i >= numeric_from ? R"( class="n")" : "", escape(row[i]));
-    out += "</tr>";
-  }
-  return out + "</tbody></table>";
 }
 
 // The regime picture: the global batch on one log-scale line with the groups (the regime boundary)
@@ -333,16 +316,16 @@ std::string cards(const Report& r) {
   const auto& c = r.census;
   const double cap = r.config.hardware.gpu_memory_gb;
   std::string out = R"(<section class="cards">)";
-  out += card("regime", r.regime.name, fmt::format("batch / groups {} ({}-horizon task)", num2(r.regime.batch_to_groups), r.horizon));
-  out += card("updates per epoch", num2(s.updates_per_epoch),
+  out += html_card("regime", r.regime.name, fmt::format("batch / groups {} ({}-horizon task)", num2(r.regime.batch_to_groups), r.horizon));
+  out += html_card("updates per epoch", num2(s.updates_per_epoch),
               fmt::format("{} of {} planned steps run", count(double(s.executed_steps)), count(double(s.total_steps))));
-  out += card("warmup", epochs(s.warmup_epochs) + " epochs",
+  out += html_card("warmup", epochs(s.warmup_epochs) + " epochs",
               fmt::format("{} steps = {} examples", count(double(s.warmup_steps)), count(s.warmup_examples)));
-  out += card("batch", fmt::format("{} = {} \xc3\x97 {}", r.config.train.global_batch_size, r.config.hardware.num_gpus, r.per_gpu_batch),
+  out += html_card("batch", fmt::format("{} = {} \xc3\x97 {}", r.config.train.global_batch_size, r.config.hardware.num_gpus, r.per_gpu_batch),
               "global = GPUs \xc3\x97 per GPU");
-  out += card("memory per GPU", format_bytes(r.memory.per_gpu_bytes),
+  out += html_card("memory per GPU", format_bytes(r.memory.per_gpu_bytes),
               fmt::format("of {:.0f} GiB ({:.0f}%)", cap, 100.0 * r.memory.per_gpu_bytes / (cap * kGiB)));
-  out += card("dataset", fmt::format("{} groups", count(double(c.groups))),
+  out += html_card("dataset", fmt::format("{} groups", count(double(c.groups))),
               fmt::format("{} examples per epoch ({})", count(c.examples_per_epoch), r.recommendation.size_class));
   return out + "</section>";
 }
@@ -366,7 +349,7 @@ std::string recommendation_section(const Report& r) {
     rows[3].push_back(count(double(rec.recipe_warmup)));
     rows[4].push_back(fmt::format("{:.3g}", rec.recipe_lr));
   }
-  return R"(<section id="recommendation"><h2>Recommendation</h2>)" + table(head, rows, 1) +
+  return R"(<section id="recommendation"><h2>Recommendation</h2>)" + html_table(head, rows, 1) +
          fmt::format("<p>{}.</p></section>", escape(rec.rationale));
 }
 
@@ -405,7 +388,7 @@ std::string schedule_section(const Report& r) {
                   epochs(r.census.examples_per_epoch > 0 ? s.warmup_fresh_examples / r.census.examples_per_epoch : 0.0),
                   count(s.warmup_examples)));
   out += R"(<div><h3>Steps and epochs</h3>)" +
-         table({"quantity", "value"},
+         html_table({"quantity", "value"},
                {{"total_steps (HRM formula)", count(double(s.total_steps))},
                 {"executed steps", count(double(s.executed_steps))},
                 {"iterations (empty)", fmt::format("{} ({})", s.iterations, s.empty_iterations)},
@@ -429,7 +412,7 @@ std::string memory_section(const Report& r) {
          html_figure("Estimated memory per GPU by component", memory_plot(r),
                      fmt::format("{} trainable parameters (as HRM counts them), per-GPU batch {}; the largest global batch that fits is {}.",
                                  count(double(m.num_params)), r.per_gpu_batch, count(double(r.hardware_batch_limit)))) +
-         table({"component", "bytes", "share"},
+         html_table({"component", "bytes", "share"},
                {row("parameters (fp32)", m.params_bytes), row("optimizer state", m.optimizer_bytes), row("gradients", m.gradient_bytes),
                 row("puzzle embeddings", m.puzzle_emb_bytes), row("activations", m.activation_bytes), row("workspace", m.workspace_bytes),
                 row("total", m.per_gpu_bytes)},
@@ -478,13 +461,13 @@ std::string scaling_section(const Report& r) {
                                  "{:.3g} FLOPs; ring collectives at {:g} Gbit/s ({}), compute at {:g} TFLOP/s per GPU, no overlap.",
                                  escape(format_bytes(c.dense_gradient_bytes)), escape(format_bytes(c.puzzle_gather_bytes)),
                                  c.flops_per_step, c.interconnect_gbps, escape(c.interconnect), c.gpu_tflops)) +
-         table({"GPUs", "per-GPU batch", "compute", "all-reduce", "all-gather", "step", "efficiency"}, rows, 1) + "</section>";
+         html_table({"GPUs", "per-GPU batch", "compute", "all-reduce", "all-gather", "step", "efficiency"}, rows, 1) + "</section>";
 }
 
 std::string census_section(const Report& r) {
   const auto& c = r.census;
   return R"(<section id="census"><h2>Dataset census</h2>)" +
-         table({"quantity", "value"},
+         html_table({"quantity", "value"},
                {{"examples", count(double(c.examples))},
                 {"puzzles", count(double(c.puzzles))},
                 {"groups", count(double(c.groups))},
@@ -499,6 +482,23 @@ std::string census_section(const Report& r) {
 }
 
 }  // namespace
+
+std::string html_card(const std::string& key, const std::string& value, const std::string& sub) {
+  return fmt::format(R"(<div class="card"><div class="k">{}</div><div class="v">{}</div><div class="s">{}</div></div>)",
+                     escape(key), escape(value), escape(sub));
+}
+
+std::string html_table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows, std::size_t numeric_from) {
+  std::string out = "<table><thead><tr>";
+  for (std::size_t i = 0; i < head.size(); ++i) out += fmt::format("<th{}>{}</th>", i >= numeric_from ? R"( class="n")" : "", escape(head[i]));
+  out += "</tr></thead><tbody>";
+  for (const auto& row : rows) {
+    out += "<tr>";
+    for (std::size_t i = 0; i < row.size(); ++i) out += fmt::format("<td{}>{}</td>", i >= numeric_from ? R"( class="n")" : "", escape(row[i]));
+    out += "</tr>";
+  }
+  return out + "</tbody></table>";
+}
 
 std::string html_page(const std::string& title, const std::string& body) {
   return fmt::format(
@@ -533,7 +533,7 @@ std::string render_html(const Report& r) {
           census_section(r);
   std::vector<std::vector<std::string>> all;
   for (const auto& row : summary_rows(r)) all.push_back({row.section, row.quantity, row.value});
-  body += R"(<section id="numbers"><h2>Every number</h2>)" + table({"section", "quantity", "value"}, all, 2) + "</section>";
+  body += R"(<section id="numbers"><h2>Every number</h2>)" + html_table({"section", "quantity", "value"}, all, 2) + "</section>";
   body += fmt::format(R"(<section id="config"><h2>Resolved configuration</h2><pre>{}</pre></section>)", escape(config_to_toml(r.config)));
   body += fmt::format("<footer>Report format_version {} &#183; every number is defined in hrmkit's reports/README.md &#183; "
                       "the same data: preflight.json, preflight.md, preflight.sarif</footer>",

@@ -178,23 +178,6 @@ std::string duration(double s) {
   return fmt::format("{:.1f} s", s);
 }
 
-std::string card(const std::string& key, const std::string& value, const std::string& sub) {
-  return fmt::format(R"(<div class="card"><div class="k">{}</div><div class="v">{}</div><div class="s">{}</div></div>)",
-                     escape(key), escape(value), escape(sub));
-}
-
-std::string table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows, std::size_t numeric_from) {
-  std::string out = "<table><thead><tr>";
-  for (std::size_t i = 0; i < head.size(); ++i) out += fmt::format("<th{}>{}</th>", i >= numeric_from ? R"( class="n")" : "", escape(head[i]));
-  out += "</tr></thead><tbody>";
-  for (const auto& row : rows) {
-    out += "<tr>";
-    for (std::size_t i = 0; i < row.size(); ++i) out += fmt::format("<td{}>{}</td>", i >= numeric_from ? R"( class="n")" : "", escape(row[i]));
-    out += "</tr>";
-  }
-  return out + "</tbody></table>";
-}
-
 double median(std::vector<double> v) {
   v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
   if (v.empty()) return kNaN;
@@ -301,30 +284,30 @@ std::string facts_table(const RunData& d) {
     rows.push_back({key, v.is_string() ? v.get<std::string>() : v.dump()});
   }
   rows.push_back({"run directory", d.dir});
-  return table({"fact", "value"}, rows, 9);
+  return html_table({"fact", "value"}, rows, 9);
 }
 
 std::string cards(const RunData& d) {
   const auto& s = d.steps;
   std::string out = R"(<div class="cards">)";
-  if (s.empty()) return out + card("steps logged", "0", "metrics.jsonl is empty") + "</div>";
+  if (s.empty()) return out + html_card("steps logged", "0", "metrics.jsonl is empty") + "</div>";
   const StepRecord& last = s.back();
-  out += card("last loss", num(last.loss), fmt::format("lm_loss {} at step {}", num(last.lm_loss), format_count(double(last.step))));
+  out += html_card("last loss", num(last.loss), fmt::format("lm_loss {} at step {}", num(last.lm_loss), format_count(double(last.step))));
   const auto halted = std::find_if(s.rbegin(), s.rend(), [](const StepRecord& r) { return r.count > 0; });
-  out += halted == s.rend() ? card("train exact accuracy", "\xe2\x80\x94", "no step with halted slots yet")
-                            : card("train exact accuracy", num(halted->exact_accuracy, 3),
+  out += halted == s.rend() ? html_card("train exact accuracy", "\xe2\x80\x94", "no step with halted slots yet")
+                            : html_card("train exact accuracy", num(halted->exact_accuracy, 3),
                                    fmt::format("last step with halted slots: {}", format_count(double(halted->step))));
   if (!d.evals.empty()) {
     const auto& m = d.evals.back().metrics;
     const auto ex = m.find("exact_accuracy");
-    out += card("eval exact accuracy", ex == m.end() ? "\xe2\x80\x94" : num(ex->second, 3), fmt::format("at step {}", format_count(double(d.evals.back().step))));
+    out += html_card("eval exact accuracy", ex == m.end() ? "\xe2\x80\x94" : num(ex->second, 3), fmt::format("at step {}", format_count(double(d.evals.back().step))));
   } else {
-    out += card("eval exact accuracy", "\xe2\x80\x94", "no evaluation yet");
+    out += html_card("eval exact accuracy", "\xe2\x80\x94", "no evaluation yet");
   }
-  out += card("throughput", format_count(std::round(median(column(s, [](const StepRecord& r) { return r.examples_per_s; })))) + " ex/s",
+  out += html_card("throughput", format_count(std::round(median(column(s, [](const StepRecord& r) { return r.examples_per_s; })))) + " ex/s",
               fmt::format("median; {} tokens/s", format_count(std::round(median(column(s, [](const StepRecord& r) { return r.tokens_per_s; }))))));
-  out += card("elapsed", duration(last.elapsed_s), "wall clock of the logged steps");
-  out += card("learning rate", num(last.lr, 3), fmt::format("grad norm {}", num(last.grad_norm, 3)));
+  out += html_card("elapsed", duration(last.elapsed_s), "wall clock of the logged steps");
+  out += html_card("learning rate", num(last.lr, 3), fmt::format("grad norm {}", num(last.grad_norm, 3)));
   return out + "</div>";
 }
 
@@ -436,7 +419,7 @@ std::string eval_section(const RunData& d, std::size_t max_points) {
   const EvalRecord& last = d.evals.back();
   std::vector<std::vector<std::string>> rows;
   for (const auto& [k, v] : last.metrics) rows.push_back({k, k.rfind("pass@", 0) == 0 ? num(v) + " %" : num(v, 6)});
-  out += fmt::format(R"(<h3 id="last-eval">Last evaluation: step {}</h3>)", format_count(double(last.step))) + table({"metric", "value"}, rows, 1);
+  out += fmt::format(R"(<h3 id="last-eval">Last evaluation: step {}</h3>)", format_count(double(last.step))) + html_table({"metric", "value"}, rows, 1);
   return out + "</section>";
 }
 
