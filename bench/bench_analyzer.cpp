@@ -79,7 +79,11 @@ struct Case {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool numpy = !(argc > 1 && std::strcmp(argv[1], "--no-numpy") == 0);
+  if (argc > 2 || (argc == 2 && std::strcmp(argv[1], "--no-numpy") != 0)) {
+    std::fprintf(stderr, "usage: bench_analyzer [--no-numpy]  (writes bench/results/analyzer.json)\n");
+    return 2;
+  }
+  const bool numpy = argc == 1;
   const std::string root = bench::repo_root();
   const char* python_env = std::getenv("HRM_PYTHON");
   const std::string python = python_env ? python_env : "/usr/bin/python3";

@@ -138,6 +138,10 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) steps = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--no-torch")) torch = false;
     else if (!std::strcmp(argv[i], "--child") && i + 1 < argc) only = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: bench_train_cpu [--steps N] [--no-torch]  (writes bench/results/train_cpu.json)\n");
+      return 2;
+    }
   }
   if (!only.empty()) {  // child mode: one config, JSON on stdout
     for (const auto& c : kConfigs)
