@@ -72,7 +72,6 @@ struct NoiseProbe {
   std::vector<NoiseProbePoint> points;        // init first, then the checkpoint when given
   double b_crit = std::numeric_limits<double>::quiet_NaN();  // B_simple of "all" at the last point
   double b_crit_low = std::numeric_limits<double>::quiet_NaN(), b_crit_high = std::numeric_limits<double>::quiet_NaN();
-  double train_step_seconds = 0;              // one training step at the configured batch, measured
   double probe_seconds = 0;                   // all points together
   std::vector<BatchTradeoff> tradeoffs;       // at candidate_batches()
 };

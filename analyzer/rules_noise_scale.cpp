@@ -70,6 +70,7 @@ void check_noise_scale_rules(const Report& r, const NoiseProbe& p, std::vector<F
 
 void add_noise_probe(Report& r, NoiseProbe probe) {
   std::erase_if(r.findings, [](const Finding& f) { return f.id.rfind("noise-scale-", 0) == 0; });
+  finish_noise_probe(probe, {r.config.train.global_batch_size, r.recommendation.global_batch_size, probe.b_small, probe.b_big});
   check_noise_scale_rules(r, probe, r.findings);
   r.probe = std::move(probe);
   settle_verdict(r);

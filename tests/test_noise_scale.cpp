@@ -71,7 +71,7 @@ std::vector<GradNormPair> measure(const LeastSquares& p, int b_small, int b_big,
 
 TEST_CASE("noise scale: the expected squared norms at two batch sizes give B_simple exactly") {
   const double G2 = 2.5, tr = 160.0;  // B_simple = 64
-  for (const auto [bs, bb] : {std::pair{1.0, 2.0}, std::pair{8.0, 128.0}, std::pair{32.0, 33.0}}) {
+  for (const auto& [bs, bb] : {std::pair{1.0, 2.0}, std::pair{8.0, 128.0}, std::pair{32.0, 33.0}}) {
     const std::vector<GradNormPair> r(3, GradNormPair{G2 + tr / bs, G2 + tr / bb});
     const NoiseScaleEstimate e = estimate_noise_scale(r, bs, bb);
     CHECK(e.grad_sq == doctest::Approx(G2).epsilon(1e-12));
