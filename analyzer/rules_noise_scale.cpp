@@ -2,6 +2,7 @@
 // (hrm probe). Far below B_crit a run spends several times the minimum number of steps; far above it,
 // several times the minimum number of examples (McCandlish et al. 2018, eq. 2.11). The report's batch
 // rules are rules of thumb; this is the measurement they stand in for.
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -44,12 +45,21 @@ void check_noise_scale_rules(const Report& r, const NoiseProbe& p, std::vector<F
   const std::string why =
       "McCandlish et al. (2018): S = S_min (1 + B_crit / B), E = E_min (1 + B / B_crit); near B_crit a run trades steps "
       "for examples evenly, far from it one of the two is mostly wasted";
-  const auto fix_to = fmt::format("consider train.global_batch_size near {:.0f} (and the LR and warmup that go with it)", p.b_crit);
+  // At initialisation every example pulls the same way (towards the label marginals), so B_simple is at
+  // its smallest there and grows as training proceeds: a note, not a warning, until a checkpoint says so.
+  const bool at_init = p.points.empty() || p.points.back().step == 0;
+  const Severity far = at_init ? Severity::Info : Severity::Warning;
+  const auto fix_to =
+      fmt::format("{}consider train.global_batch_size near {:.0f} (and the LR and warmup that go with it)",
+                  at_init ? "measured at initialisation, where the noise scale is smallest: probe a checkpoint of this run "
+                            "(hrm probe --checkpoint) before acting; then "
+                          : "",
+                  std::max(1.0, std::round(p.b_crit)));
   if (ratio > kFar)
-    out.push_back(make_finding("noise-scale-batch-above-critical", Severity::Warning, "train.global_batch_size", ratio, kFar,
+    out.push_back(make_finding("noise-scale-batch-above-critical", far, "train.global_batch_size", ratio, kFar,
                                measured + "; most examples only average noise away", why, fix_to));
   else if (ratio < 1.0 / kFar)
-    out.push_back(make_finding("noise-scale-batch-below-critical", Severity::Warning, "train.global_batch_size", ratio,
+    out.push_back(make_finding("noise-scale-batch-below-critical", far, "train.global_batch_size", ratio,
                                1.0 / kFar, measured + "; each step is noise-dominated", why, fix_to));
   else
     out.push_back(make_finding("noise-scale-batch-near-critical", Severity::Info, "train.global_batch_size", ratio, kFar,
