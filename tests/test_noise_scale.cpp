@@ -1,13 +1,16 @@
 // test_noise_scale.cpp: the two-batch-size noise-scale estimator (analyzer/noise_scale.hpp) where the
 // answer is known: exact expectations give the exact B_simple, and least squares with Gaussian inputs
-// and noise, whose noise scale is analytic, is recovered within a stated tolerance.
+// and noise, whose noise scale is analytic, is recovered within a stated tolerance; and the findings a
+// probe adds to a report (analyzer/rules_noise_scale.cpp).
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "analyzer/noise_scale.hpp"
+#include "analyzer/report.hpp"
 #include "common/error.hpp"
 
 using namespace hrm;
@@ -124,4 +127,42 @@ TEST_CASE("noise scale: at B = B_crit a run takes twice the minimum steps and tw
   CHECK(c.back() == 4096);
   CHECK(std::count(c.begin(), c.end(), 384) == 1);
   CHECK(std::count(c.begin(), c.end(), 16) == 1);
+}
+
+TEST_CASE("noise scale findings: a batch far above B_crit is a warning from a checkpoint and a note from the initialisation") {
+  const auto probe_at = [](std::int64_t step, double b_crit) {
+    NoiseProbe p;
+    p.configured_batch = 768;
+    p.b_small = 4;
+    p.b_big = 32;
+    p.repeats = 4;
+    NoiseScaleEstimate e;
+    e.b_simple = b_crit;
+    e.ci_low = b_crit * 0.9;
+    e.ci_high = b_crit * 1.1;
+    p.points.push_back({step == 0 ? "init" : "step_100.safetensors", step, {{"all", e}}, 1.0});
+    return p;
+  };
+  const auto severity_of = [](const Report& r, const std::string& id) {
+    for (const Finding& f : r.findings)
+      if (f.id == id) return std::string(severity_name(f.severity));
+    return std::string("absent");
+  };
+  Report r;
+  r.config.train.global_batch_size = 768;
+  r.recommendation.global_batch_size = 64;
+  r.strict = true;
+  add_noise_probe(r, probe_at(100, 20.0));  // 768 / 20 = 38x
+  CHECK(severity_of(r, "noise-scale-batch-above-critical") == "warning");
+  CHECK(r.verdict == "rejected");  // strict: a warning rejects
+  CHECK(r.probe->tradeoffs.size() >= 10);
+  add_noise_probe(r, probe_at(0, 20.0));  // replaces the earlier probe's findings
+  CHECK(severity_of(r, "noise-scale-batch-above-critical") == "info");
+  CHECK(r.verdict == "vetted");
+  add_noise_probe(r, probe_at(100, 500.0));
+  CHECK(severity_of(r, "noise-scale-batch-near-critical") == "info");
+  CHECK(severity_of(r, "noise-scale-batch-above-critical") == "absent");
+  add_noise_probe(r, probe_at(100, std::numeric_limits<double>::infinity()));
+  CHECK(severity_of(r, "noise-scale-unresolved") == "info");
+  CHECK(r.findings.size() == 1);
 }
