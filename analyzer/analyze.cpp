@@ -137,13 +137,16 @@ Report analyze(const Config& config, const AnalyzeOptions& opts) {
   check_regime_rules(ctx, rep.findings);
   check_memory_rules(ctx, rep.findings);
   check_lr_rules(ctx, rep.findings);
+  rep.recommendation = recommend(ctx);
+  settle_verdict(rep);
+  return rep;
+}
+
+void settle_verdict(Report& rep) {
   std::stable_sort(rep.findings.begin(), rep.findings.end(),
                    [](const Finding& a, const Finding& b) { return static_cast<int>(a.severity) < static_cast<int>(b.severity); });
-  rep.recommendation = recommend(ctx);
-
-  const bool rejected = rep.count(Severity::Error) > 0 || (opts.strict && rep.count(Severity::Warning) > 0);
+  const bool rejected = rep.count(Severity::Error) > 0 || (rep.strict && rep.count(Severity::Warning) > 0);
   rep.verdict = rejected ? "rejected" : "vetted";
-  return rep;
 }
 
 }  // namespace hrm

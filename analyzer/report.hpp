@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "analyzer/comm_model.hpp"
 #include "analyzer/memory.hpp"
+#include "analyzer/noise_scale.hpp"
 #include "analyzer/replay.hpp"
 #include "common/config.hpp"
 #include "datasets/census.hpp"
@@ -91,6 +93,7 @@ struct Report {
   CommModel comm;                        // data-parallel communication, predicted step time and scaling
   std::vector<Finding> findings;
   Recommendation recommendation;
+  std::optional<NoiseProbe> probe;       // a measured gradient noise scale (hrm probe), folded in by add_noise_probe
 
   int count(Severity s) const;
 };
@@ -102,5 +105,10 @@ struct AnalyzeOptions {
 
 // Reads the dataset named by config.data.path (train split) and analyzes the config against it.
 Report analyze(const Config& config, const AnalyzeOptions& opts = {});
+
+// Folds a probe measured on this config into the report: the probe section, the findings comparing
+// the configured and the recommended batch with the measured B_crit (rules_noise_scale.cpp), and the
+// verdict again (a strict report rejects on their warnings too).
+void add_noise_probe(Report& r, NoiseProbe probe);
 
 }  // namespace hrm

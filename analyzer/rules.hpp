@@ -41,4 +41,10 @@ double sqrt_rule_lr(std::int64_t global_batch_size);
 
 Recommendation recommend(const RuleContext& c);                               // recommend.cpp
 
+// Findings from a measured noise scale against the configured and recommended batch (rules_noise_scale.cpp).
+void check_noise_scale_rules(const Report& r, const NoiseProbe& p, std::vector<Finding>& out);
+
+// Orders findings by severity and sets the verdict from them (and r.strict).
+void settle_verdict(Report& r);
+
 }  // namespace hrm

@@ -10,6 +10,7 @@
 #include "common/schedule.hpp"
 #include "reports/html_page.hpp"
 #include "reports/render.hpp"
+#include "reports/probe_rows.hpp"
 #include "reports/scaling_rows.hpp"
 #include "reports/summary_rows.hpp"
 #include "reports/svg_plot.hpp"
@@ -518,6 +519,51 @@ std::string html_verdict_badge(const std::string& verdict) {
                      verdict == "vetted" ? "VETTED" : "REJECTED");
 }
 
+// A measured noise scale (hrm probe): McCandlish's steps and examples against their minimum over the
+// candidate batches, with the configured batch and B_crit marked, and B_simple per module.
+std::string noise_scale_section(const Report& r) {
+  if (!r.probe) return "";
+  const NoiseProbe& n = *r.probe;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& pt : n.points)
+    for (const auto& m : pt.modules)
+      rows.push_back({pt.at, m.module, format_noise_scale(m.estimate.b_simple, m.estimate.ci_low, m.estimate.ci_high)});
+  std::string plot;
+  if (!n.tradeoffs.empty()) {
+    svg::Plot p;
+    p.id = "plot-noise-scale";
+    p.title = "Steps and examples against their minimum, by batch size";
+    p.x.label = "global batch";
+    p.x.log = true;
+    p.y.label = "multiple of the minimum";
+    p.y.log = true;
+    svg::Series steps, examples;
+    steps.label = "steps / S_min = 1 + B_crit / B";
+    steps.color = svg::kBlue;
+    examples.label = "examples / E_min = 1 + B / B_crit";
+    examples.color = svg::kVermillion;
+    examples.dashed = true;
+    for (const auto& t : n.tradeoffs) {
+      steps.x.push_back(static_cast<double>(t.batch));
+      steps.y.push_back(t.steps_over_min);
+      examples.x.push_back(static_cast<double>(t.batch));
+      examples.y.push_back(t.examples_over_min);
+    }
+    p.series = {steps, examples};
+    svg::RefLine configured, crit;
+    configured.at = static_cast<double>(r.config.train.global_batch_size);
+    configured.label = fmt::format("configured: {}", r.config.train.global_batch_size);
+    crit.at = n.b_crit;
+    crit.label = fmt::format("B_crit {:.3g}", n.b_crit);
+    crit.color = svg::kGreen;
+    p.vlines = {configured, crit};
+    plot = html_figure("Predicted steps/examples trade-off", svg::render(p),
+                       fmt::format("Measured with B_small {} and B_big {} over {} repeats (hrm probe).", n.b_small, n.b_big, n.repeats));
+  }
+  return R"(<section id="noise-scale"><h2>Gradient noise scale (measured)</h2>)" + plot +
+         html_table({"weights", "module", "B_simple"}, rows, 2) + "</section>";
+}
+
 std::string render_html(const Report& r) {
   std::string overrides;
   for (const auto& o : r.config.overrides) overrides += " <code>" + escape(o) + "</code>";
@@ -530,7 +576,7 @@ std::string render_html(const Report& r) {
   if (r.findings.empty()) body += "<p>No findings.</p>";
   body += "</section>";
   body += recommendation_section(r) + regime_section(r) + schedule_section(r) + memory_section(r) + scaling_section(r) +
-          census_section(r);
+          noise_scale_section(r) + census_section(r);
   std::vector<std::vector<std::string>> all;
   for (const auto& row : summary_rows(r)) all.push_back({row.section, row.quantity, row.value});
   body += R"(<section id="numbers"><h2>Every number</h2>)" + html_table({"section", "quantity", "value"}, all, 2) + "</section>";

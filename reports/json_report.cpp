@@ -50,7 +50,7 @@ nlohmann::json report_to_json(const Report& r) {
   json ranks = json::array();
   for (auto [b, e] : rp.rank_rows) ranks.push_back({b, e});
   const auto& rec = r.recommendation;
-  return json{
+  json j{
       {"format_version", r.format_version},
       {"verdict", r.verdict},
       {"strict", r.strict},
@@ -100,6 +100,8 @@ nlohmann::json report_to_json(const Report& r) {
                           {"published_recipe", {{"name", rec.recipe_name}, {"global_batch_size", rec.recipe_batch},
                                                 {"lr", rec.recipe_lr}, {"lr_warmup_steps", rec.recipe_warmup}}}}},
   };
+  if (r.probe) j["noise_probe"] = noise_probe_to_json(*r.probe);
+  return j;
 }
 
 }  // namespace hrm

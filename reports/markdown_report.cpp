@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "reports/probe_rows.hpp"
 #include "reports/render.hpp"
 #include "reports/scaling_rows.hpp"
 #include "reports/summary_rows.hpp"
@@ -38,6 +39,11 @@ std::string render_markdown(const Report& r) {
     out += fmt::format("| {}{} | {} | {} | {} | {} | {} | {:.0f}% | {} |\n", p.num_gpus, p.divisible ? "" : " (B not divisible)",
                        p.per_gpu_batch, format_ms(p.compute_s), format_ms(p.allreduce_s), format_ms(p.allgather_s),
                        format_ms(p.step_s), 100.0 * p.efficiency, format_count(std::round(p.examples_per_s)));
+  if (r.probe) {
+    out += "\n### Gradient noise scale (measured by hrm probe)\n\n| section | quantity | value |\n|---|---|---|\n";
+    for (const auto& rows : {noise_probe_rows(*r.probe), tradeoff_rows(*r.probe)})
+      for (const auto& row : rows) out += fmt::format("| {} | {} | {} |\n", row.section, cell(row.quantity), cell(row.value));
+  }
   return out;
 }
 

@@ -24,6 +24,12 @@ std::string render_sweep_text(const SweepResult& s, bool color);
 std::string render_sweep_markdown(const SweepResult& s);
 std::string render_sweep_html(const SweepResult& s);      // the table and a chart per measure
 
+// `hrm probe`'s result (analyzer/noise_scale.hpp): probe.json and its table; from_json is strict
+// (InputError naming `where` and the field).
+nlohmann::json noise_probe_to_json(const NoiseProbe& p);  // versioned (format_version)
+NoiseProbe noise_probe_from_json(const std::string& text, const std::string& where);
+std::string render_noise_probe_text(const NoiseProbe& p);  // non-data lines start with '#', last line "B_crit: ..."
+
 // The preflight report as files: preflight.{json,md,html,sarif}, (name, content) pairs.
 std::vector<std::pair<std::string, std::string>> preflight_files(const Report& r);
 

@@ -508,8 +508,32 @@ RunData read_run_dir(const std::string& dir) {
     d.evals.push_back(std::move(e));
   });
   if (nonfinite) d.notes.push_back(fmt::format("{}: {} values are null (NaN or infinite when written); the plots leave them out", eval_path, nonfinite));
+  d.has_monitor_file = read_jsonl((p / "monitors.jsonl").string(), d.notes, [&](const json& j, const std::string& where) {
+    MonitorRecord m;
+    m.step = read_step(j, where, 0, true);  // several events may share a step
+    for (const char* key : {"id", "severity", "message"})
+      if (!j.contains(key) || !j[key].is_string()) throw InputError(where, fmt::format("\"{}\" is missing or not a string", key));
+    m.id = j["id"].get<std::string>();
+    m.severity = j["severity"].get<std::string>();
+    m.message = j["message"].get<std::string>();
+    m.in_warmup = j.value("in_warmup", false);
+    d.monitors.push_back(std::move(m));
+  });
   d.has_preflight_html = fs::is_regular_file(p / "preflight.html", ec);
   return d;
+}
+
+// The monitors' events (trainer/loop/monitors.hpp) as findings, in step order.
+std::string monitors_section(const RunData& d) {
+  std::string out = R"(<section id="monitors"><h2>Monitors</h2>)";
+  if (!d.has_monitor_file) return out + "<p>This run has no monitors.jsonl (written by earlier trainers).</p></section>";
+  if (d.monitors.empty()) return out + "<p>No monitor fired: no gradient-norm or loss spike, ACT neither collapsed nor saturated.</p></section>";
+  for (const MonitorRecord& m : d.monitors)
+    out += fmt::format(R"(<article class="finding sev-{}"><div class="head"><span class="sev">{}</span> <code>{}</code>)"
+                       R"(<span class="loc">step {}{}</span></div><p>{}</p></article>)",
+                       m.severity == "warning" ? "warning" : "info", m.severity == "warning" ? "WARNING" : "NOTE", escape(m.id),
+                       m.step, m.in_warmup ? " &#183; warmup" : "", escape(m.message));
+  return out + "</section>";
 }
 
 std::string render_run_report(const RunData& d, std::size_t plot_points) {
@@ -520,7 +544,7 @@ std::string render_run_report(const RunData& d, std::size_t plot_points) {
                                  escape(name), escape(str(d.run, "config")), escape(str(d.run, "dataset")), escape(str(d.run, "device")),
                                  d.run.contains("world_size") ? d.run["world_size"].dump() : "\xe2\x80\x94",
                                  d.has_preflight_html ? R"( &#183; <a href="preflight.html">pre-flight report</a>)" : "");
-  body += forced_block(d) + status_block(d) + cards(d);
+  body += forced_block(d) + status_block(d) + cards(d) + monitors_section(d);
   body += training_section(d, plot_points) + eval_section(d, plot_points);
   body += R"(<section id="facts"><h2>Run facts</h2>)" + facts_table(d) + "</section>";
   body += R"(<section id="notes"><h2>Reading notes</h2>)";

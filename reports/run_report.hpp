@@ -1,7 +1,8 @@
 // run_report.hpp: `hrm report RUN_DIR`: one self-contained HTML page (reports/html_page.hpp, inline
 // SVG plots from reports/svg_plot.hpp) from the files a training run writes (trainer/loop/run.hpp):
 // run.json (facts and status), metrics.jsonl (one object per optimizer step), eval.jsonl (one per
-// evaluation) and, when present, a link to preflight.html.
+// evaluation), monitors.jsonl (one per monitor event, trainer/loop/monitors.hpp; absent in runs of
+// earlier trainers) and, when present, a link to preflight.html.
 //
 // Reading is strict (ARCHITECTURE.md section 6 item 7): a missing run.json or metrics.jsonl, a line
 // that is not a JSON object, a missing or non-numeric field, or steps that do not increase is one
@@ -35,12 +36,21 @@ struct EvalRecord {
   std::map<std::string, double> metrics;
 };
 
+// One line of monitors.jsonl: a monitor's event, shown as a finding.
+struct MonitorRecord {
+  std::int64_t step = 0;
+  std::string id, severity, message;  // severity "warning" | "info"
+  bool in_warmup = false;
+};
+
 struct RunData {
   std::string dir;
   nlohmann::json run;                  // run.json, checked (format_version 1, status, field types)
   std::vector<StepRecord> steps;
   std::vector<EvalRecord> evals;
   bool has_eval_file = false;
+  std::vector<MonitorRecord> monitors;
+  bool has_monitor_file = false;
   bool has_preflight_html = false;
   std::vector<std::string> notes;      // what was tolerated: a truncated last line, non-finite values
 };

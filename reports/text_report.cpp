@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "reports/probe_rows.hpp"
 #include "reports/render.hpp"
 #include "reports/scaling_rows.hpp"
 #include "reports/summary_rows.hpp"
@@ -18,6 +19,8 @@ std::string render_text(const Report& r, bool color) {
   const auto recs = recommendation_rows(r);
   rows.insert(rows.end(), recs.begin(), recs.end());
   for (const auto& more : {communication_rows(r), scaling_rows(r)}) rows.insert(rows.end(), more.begin(), more.end());
+  if (r.probe)
+    for (const auto& more : {noise_probe_rows(*r.probe), tradeoff_rows(*r.probe)}) rows.insert(rows.end(), more.begin(), more.end());
   std::size_t wq = 8;
   for (const auto& row : rows) wq = std::max(wq, row.quantity.size());
   out += fmt::format("{:<12} {:<{}} {}\n", "section", "quantity", wq, "value");

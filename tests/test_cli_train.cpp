@@ -1,6 +1,8 @@
 // test_cli_train.cpp: `hrm train` and `hrm eval` as a user runs them: the analyzer gates training,
 // a run directory holds what ARCHITECTURE.md section 5 lists, eval reproduces the in-training
-// evaluation, Ctrl-C checkpoints and resumes bit for bit, and bad input is exit 2 naming what differs.
+// evaluation, Ctrl-C checkpoints and resumes bit for bit, the monitors flag an unstable run and only
+// that, `hrm probe` measures the noise scale that `hrm analyze --probe` folds into the preflight
+// report, and bad input is exit 2 naming what differs.
 #include <doctest/doctest.h>
 
 #include <signal.h>
@@ -8,6 +10,8 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -268,4 +272,91 @@ TEST_CASE("hrm eval on ARC: augmentations undone, votes counted, pass@1/2/10 rep
   }
   CHECK(last["pass@1"].get<double>() <= last["pass@2"].get<double>());
   CHECK(last["pass@2"].get<double>() <= last["pass@10"].get<double>());
+}
+
+TEST_CASE("hrm train: the monitors flag a deliberately unstable run (lr = 10) and stay quiet on a normal one") {
+  // "Gradient norms during warmup should increase gradually, not spike"; "watch for loss spikes".
+  TempDir t;
+  const std::string cfg = write_config(t);
+  const auto normal = run_hrm("train " + cfg + " --out " + (t / "normal") + " --quiet");
+  REQUIRE_MESSAGE(normal.code == 0, normal.out);
+  CHECK(normal.out.find("# warning: [") == std::string::npos);
+  REQUIRE(std::filesystem::exists(t / "normal/monitors.jsonl"));
+  CHECK(read_jsonl(t / "normal/monitors.jsonl").empty());
+  CHECK(hrm_test::read_file(t / "normal/report.html").find("No monitor fired") != std::string::npos);
+
+  const auto unstable = run_hrm("train " + cfg + " train.lr=10 --out " + (t / "unstable") + " --quiet --force");
+  REQUIRE_MESSAGE(unstable.code == 0, unstable.out);  // AdamATan2's bounded step keeps it finite; it just thrashes
+  const auto events = read_jsonl(t / "unstable/monitors.jsonl");
+  std::set<std::string> ids;
+  for (const auto& e : events) ids.insert(e["id"].get<std::string>());
+  CHECK(ids.count("loss-spike") == 1);  // 13x the median at step 4 here, against a limit of 2x
+  // (gradient-norm spikes of this run sit near their 5x limit, so which of them fire is left to the
+  // monitor's own tests; every event here must be a spike)
+  for (const auto& id : ids) CHECK((id == "loss-spike" || id == "grad-norm-spike"));
+  CHECK(unstable.out.find("# warning: [loss-spike] step ") != std::string::npos);  // live, not only in the file
+  const std::string html = hrm_test::read_file(t / "unstable/report.html");
+  CHECK(html.find("id=\"monitors\"") != std::string::npos);
+  CHECK(html.find("loss-spike") != std::string::npos);
+}
+
+TEST_CASE("hrm probe: B_crit per module at init and at a checkpoint, and hrm analyze --probe puts it in the preflight report") {
+  TempDir t;
+  const std::string cfg = write_config(t);
+  REQUIRE(run_hrm("train " + cfg + " --out " + (t / "run") + " --quiet").code == 0);
+  const auto r = run_hrm("probe " + cfg + " --steps 3 --checkpoint " + (t / "run/checkpoints/step_24.safetensors") + " --out " +
+                         (t / "probe.json") + " --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(r.out.find("B_crit: ") != std::string::npos);
+  const json p = json::parse(hrm_test::read_file(t / "probe.json"));
+  CHECK(p["format_version"] == 1);
+  CHECK(p["b_big"] == 16);  // train.global_batch_size
+  CHECK(p["b_small"] == 2);  // B_big / 8
+  REQUIRE(p["points"].size() == 2);
+  CHECK(p["points"][0]["at"] == "init");
+  CHECK(p["points"][1]["step"] == 24);
+  std::vector<std::string> modules;
+  for (const auto& m : p["points"][1]["modules"]) modules.push_back(m["module"].get<std::string>());
+  CHECK(modules == std::vector<std::string>{"all", "H_level", "L_level", "embeddings", "heads"});
+  // The parts add up: |G|^2 and tr(Sigma) of "all" are the sums over the modules.
+  double g2 = 0, tr = 0;
+  for (std::size_t i = 1; i < 5; ++i) {
+    g2 += p["points"][1]["modules"][i]["grad_sq"].get<double>();
+    tr += p["points"][1]["modules"][i]["trace_sigma"].get<double>();
+  }
+  CHECK(p["points"][1]["modules"][0]["grad_sq"].get<double>() == doctest::Approx(g2));
+  CHECK(p["points"][1]["modules"][0]["trace_sigma"].get<double>() == doctest::Approx(tr));
+  REQUIRE(p["b_crit"].is_number());
+  CHECK(p["b_crit"].get<double>() > 0);
+
+  const auto a = run_hrm("analyze " + cfg + " --probe " + (t / "probe.json") + " --format json --report " + (t / "pre"));
+  REQUIRE_MESSAGE(a.code <= 1, a.out);
+  const json j = json::parse(a.out.substr(0, a.out.rfind("report: ")));
+  REQUIRE(j.contains("noise_probe"));
+  CHECK(j["noise_probe"]["b_crit"] == p["b_crit"]);
+  std::set<std::string> ids;
+  for (const auto& f : j["findings"]) ids.insert(f["id"].get<std::string>());
+  CHECK(ids.count("noise-scale-recommendation") == 1);
+  CHECK(ids.count("noise-scale-batch-above-critical") + ids.count("noise-scale-batch-below-critical") +
+            ids.count("noise-scale-batch-near-critical") == 1);
+  CHECK(hrm_test::read_file(t / "pre/preflight.html").find("id=\"noise-scale\"") != std::string::npos);
+  CHECK(hrm_test::read_file(t / "pre/preflight.md").find("Gradient noise scale") != std::string::npos);
+  if (hrm_test::run(std::string(HRM_PYTHON) + " -c 'import jsonschema'").code == 0) {
+    const auto c = hrm_test::run(std::string(HRM_PYTHON) + " " + hrm_test::source_dir() + "/tests/reference/check_reports.py schema " +
+                                 (t / "pre/preflight.json") + " " + hrm_test::source_dir() + "/reports/preflight.schema.json");
+    CHECK_MESSAGE(c.code == 0, c.out);
+  }
+}
+
+TEST_CASE("bad input: a small batch that does not divide the big one, a probe file that is not one: exit 2 naming it") {
+  TempDir t;
+  const std::string cfg = write_config(t);
+  const auto bad_batch = run_hrm("probe " + cfg + " --small-batch 3 --quiet");
+  CHECK(bad_batch.code == 2);
+  CHECK(bad_batch.out.find("--small-batch") != std::string::npos);
+  hrm_test::write_file(t / "bad.json", "{\"format_version\": 1, \"config_file\": \"x\"}");
+  const auto bad_file = run_hrm("analyze " + cfg + " --probe " + (t / "bad.json"));
+  CHECK(bad_file.code == 2);
+  CHECK(bad_file.out.find(t / "bad.json") != std::string::npos);
+  CHECK(bad_file.out.find("dataset") != std::string::npos);  // the first missing field
 }

@@ -1,16 +1,19 @@
 // cmd_analyze.cpp: `hrm analyze CONFIG [KEY=VALUE...] [--format text|json|md|sarif] [--strict]
-// [--report DIR] [--sweep KEY=V1,V2,...]...`; instead of CONFIG, `--hrm-config FILE.yaml` reads HRM's
+// [--report DIR] [--sweep KEY=V1,V2,...]... [--probe PROBE.json]`; instead of CONFIG, `--hrm-config FILE.yaml` reads HRM's
 // or TRM's hydra YAML (HRM's override names), and `-- torchrun ... pretrain.py ...` a pasted command.
 // Exit code: 0 vetted, 1 rejected, 2 could not analyze (thrown InputError, handled in main). A sweep
-// exits 0 when some combination is vetted and 1 when none is.
+// exits 0 when some combination is vetted and 1 when none is. --probe folds a measured noise scale
+// (`hrm probe --out`) into the report: its section and the findings that compare the batch with B_crit.
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 #include <boost/program_options.hpp>
 
@@ -63,7 +66,7 @@ int analyze(const Args& all_args) {
   const auto dashes = std::find(all_args.begin(), all_args.end(), "--");
   const Args args(all_args.begin(), dashes);
   const Args command(dashes == all_args.end() ? dashes : dashes + 1, all_args.end());
-  std::string config_path, format, report_dir, hrm_config;
+  std::string config_path, format, report_dir, hrm_config, probe_path;
   std::vector<std::string> overrides, sweeps;
   bool strict = false;
   po::options_description opts("hrm analyze CONFIG [KEY=VALUE...] [options]");
@@ -74,7 +77,8 @@ int analyze(const Args& all_args) {
       ("hrm-config", po::value(&hrm_config), "read HRM's/TRM's hydra YAML (cfg_pretrain.yaml with defaults, or a checkpoint's "
                                               "all_config.yaml) instead of CONFIG; KEY=VALUE use HRM's names (lr=1e-4, arch.L_cycles=8)")
       ("report", po::value(&report_dir), "also write preflight.{json,md,html,sarif} (and sweep.* with --sweep) into DIR")
-      ("sweep", po::value(&sweeps)->composing(), "KEY=V1,V2,...: analyze every combination of the values (repeatable)");
+      ("sweep", po::value(&sweeps)->composing(), "KEY=V1,V2,...: analyze every combination of the values (repeatable)")
+      ("probe", po::value(&probe_path), "fold a measured noise scale (probe.json of hrm probe --out) into the report");
   FileAndOverrides words;
   po::variables_map vm = parse_file_and_overrides(args, opts, words, false);
   if (vm.count("help")) {
@@ -114,7 +118,14 @@ int analyze(const Args& all_args) {
                      "pick a combination from the sweep and run --format sarif with it as KEY=VALUE overrides");
 
   const AnalyzeOptions analyze_opts{strict};
-  const Report report = hrm::analyze(config, analyze_opts);
+  Report report = hrm::analyze(config, analyze_opts);
+  if (!probe_path.empty()) {
+    std::ifstream f(probe_path, std::ios::binary);
+    if (!f) throw InputError(probe_path, "cannot be read", "give the file hrm probe --out wrote");
+    std::stringstream text;
+    text << f.rdbuf();
+    add_noise_probe(report, noise_probe_from_json(text.str(), probe_path));
+  }
   std::optional<SweepResult> sweep;
   if (!axes.empty()) sweep = run_sweep(config, report, axes, analyze_opts);
   if (!report_dir.empty()) write_report_dir(report_dir, report, sweep ? &*sweep : nullptr);

@@ -27,6 +27,7 @@ int data_info(const Args& args);        // hrm data info DIR
 int analyze(const Args& args);          // hrm analyze CONFIG [KEY=VALUE...]
 int train(const Args& args);            // hrm train CONFIG [KEY=VALUE...]
 int eval(const Args& args);             // hrm eval CHECKPOINT
+int probe(const Args& args);            // hrm probe CONFIG [KEY=VALUE...]
 int report(const Args& args);           // hrm report RUN_DIR [--out FILE]
 int config(const Args& args);           // hrm config convert FILE.yaml [--out FILE.toml]
 

@@ -1,4 +1,4 @@
-// file_and_overrides.cpp: the FILE [KEY=VALUE...] command line shared by analyze, train and config
+// file_and_overrides.cpp: the FILE [KEY=VALUE...] command line shared by analyze, train, probe and config
 // convert (commands.hpp).
 #include "apps/hrm/commands.hpp"
 

@@ -23,6 +23,7 @@ constexpr const char* kUsage =
     "  config convert FILE.yaml         HRM's/TRM's YAML as the equivalent hrmkit TOML\n"
     "  train CONFIG [KEY=VALUE...]      analyze, then train HRM (see `hrm train --help`)\n"
     "  eval CHECKPOINT                  evaluate a checkpoint on the test split\n"
+    "  probe CONFIG [KEY=VALUE...]      measure the gradient noise scale and the critical batch size\n"
     "  report RUN_DIR [--out FILE]      render a training run as report.html\n"
     "\n"
     "exit codes: 0 ok/vetted, 1 rejected, 2 could not run (usage or bad input), 130 interrupted (train)\n";
@@ -39,6 +40,7 @@ int dispatch(int argc, char** argv) {
   if (a[0] == "data" && a.size() >= 2 && a[1] == "info") return hrm::cli::data_info(rest(2));
   if (a[0] == "train") return hrm::cli::train(rest(1));
   if (a[0] == "eval") return hrm::cli::eval(rest(1));
+  if (a[0] == "probe") return hrm::cli::probe(rest(1));
   if (a[0] == "report") return hrm::cli::report(rest(1));
   if (a[0] == "config") return hrm::cli::config(rest(1));
   std::fprintf(stderr, "error: unknown command '%s'\n\n%s", a[0].c_str(), kUsage);

@@ -171,15 +171,18 @@ RunOutcome run_training(Trainer& t, const RunOptions& o) {
   const World& world = t.world();
   const bool writer = world.is_root();
   const std::string metrics_path = (dir / "metrics.jsonl").string(), eval_path = (dir / "eval.jsonl").string();
-  std::optional<JsonlAppender> metrics, evals;
+  const std::string monitors_path = (dir / "monitors.jsonl").string();
+  std::optional<JsonlAppender> metrics, evals, monitor_log;
   if (writer) {
     create_dirs(dir / "checkpoints");
     remove_stale_temporaries(dir / "checkpoints");
     const std::int64_t start_step = t.state().step;
     cut_jsonl(metrics_path, start_step);
     cut_jsonl(eval_path, start_step);
+    cut_jsonl(monitors_path, start_step);
     metrics.emplace(metrics_path);
     evals.emplace(eval_path);
+    monitor_log.emplace(monitors_path);
   }
 
   nlohmann::json info = o.run_info;
@@ -207,6 +210,7 @@ RunOutcome run_training(Trainer& t, const RunOptions& o) {
   const double B = static_cast<double>(t.config().train.global_batch_size);
   const double tokens = B * static_cast<double>(t.dims().seq_len);
   double last_exact = 0;
+  TrainingMonitor monitor(t.config().train.lr_warmup_steps, t.dims().halt_max_steps);
   try {
     while (!t.done()) {
       // A signal may reach the ranks at different steps: they agree before any of them stops.
@@ -224,6 +228,12 @@ RunOutcome run_training(Trainer& t, const RunOptions& o) {
         ++out.steps;
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         if (writer) metrics->write(step_json(*log, B / log->seconds, tokens / log->seconds, elapsed));
+        for (const MonitorEvent& e : monitor.observe(*log, o.device ? o.device() : std::nullopt)) {
+          if (!writer) continue;
+          progress.clear();
+          std::fprintf(stderr, "# %s: [%s] %s\n", e.severity.c_str(), e.id.c_str(), e.message.c_str());
+          monitor_log->write(monitor_event_json(e));
+        }
         if (log->count > 0) last_exact = log->exact_accuracy;
         const double rate = static_cast<double>(out.steps) / elapsed;
         const std::int64_t left = std::max<std::int64_t>(0, t.total_steps() - t.state().step);

@@ -1,6 +1,8 @@
 // run.hpp: a training run in a run directory (ARCHITECTURE.md section 5): metrics.jsonl (one line
-// per optimizer step), eval.jsonl (one line per evaluation), checkpoints/step_N.safetensors,
-// run.json (facts and status), a progress line on a TTY, and a checkpoint on Ctrl-C.
+// per optimizer step), eval.jsonl (one line per evaluation), monitors.jsonl (one line per monitor
+// event, trainer/loop/monitors.hpp, also printed live as "# warning: ..." on stderr),
+// checkpoints/step_N.safetensors, run.json (facts and status), a progress line on a TTY, and a
+// checkpoint on Ctrl-C.
 #pragma once
 
 #include <atomic>
@@ -9,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "trainer/loop/monitors.hpp"
 #include "trainer/loop/trainer.hpp"
 
 namespace hrm {
@@ -36,6 +39,7 @@ struct RunOptions {
   nlohmann::json run_info;                 // run.json's facts (config, preflight verdict, forced...)
   const std::atomic<bool>* stop = nullptr; // set asynchronously (SIGINT/SIGTERM): checkpoint and return
   bool progress = true;                    // a progress line on stderr when it is a TTY
+  DeviceSampler device;                    // GPU utilisation and memory per step; empty on CPU
 };
 
 struct RunOutcome {
