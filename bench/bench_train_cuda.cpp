@@ -1,6 +1,6 @@
 // bench_train_cuda.cpp: the CUDA backend's ops at HRM's Sudoku shape, op by op (a block's forward
-// ops, the main backward ones, the loss), next to this GPU's cuBLAS fp32 SGEMM rate measured in the
-// same run.
+// ops, the main backward ones, the loss; the qkv projection also as a bf16 cuBLASLt GEMM), next to
+// this GPU's cuBLAS fp32 SGEMM rate measured in the same run.
 //
 // Shape: hidden 512, 8 heads of 64, SwiGLU 1536, T = 82 (81 cells + 1 puzzle row), vocab 11, batch
 // 96 per GPU by default (HRM's global batch 768 over 8 GPUs); --batch changes it. Each op runs
@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_write.hpp"
+#include "trainer/cuda/bf16.hpp"
 #include "trainer/cuda/cuda_ops.hpp"
 #include "trainer/cuda/device_buffer.hpp"
 
@@ -96,6 +97,9 @@ int main(int argc, char** argv) {
   DeviceBuffer<hrm::ops::SeqLoss> seq(batch);
   DeviceBuffer<double> seq_scale(std::vector<double>(batch, 1.0 / static_cast<double>(batch)));
   CudaOps::rope_tables(cos.data(), sin.data(), T, hd, 10000.0);
+  DeviceBuffer<__nv_bfloat16> x_bf16(n * D), w_qkv_bf16(3 * D * D);
+  hrm::cuda::to_bf16(x_bf16.data(), x.data(), n * D);
+  hrm::cuda::to_bf16(w_qkv_bf16.data(), w_qkv.data(), 3 * D * D);
 
   Timer timer;
   const double sgemm_ms = timer.ms([&] { CudaOps::linear_forward(big_c.data(), big_a.data(), big_a.data(), 4096, 4096, 4096); }, 5);
@@ -109,6 +113,7 @@ int main(int argc, char** argv) {
   const double fn = static_cast<double>(n), attn_flops = 4.0 * static_cast<double>(batch * H * T * T * hd);
   const std::vector<Op> ops = {
       {"linear_forward qkv", 2 * fn * D * 3 * D, 0, [&] { CudaOps::linear_forward(qkv.data(), x.data(), w_qkv.data(), n, D, 3 * D); }},
+      {"linear_forward_bf16 qkv", 2 * fn * D * 3 * D, 0, [&] { hrm::cuda::linear_forward_bf16(qkv.data(), x_bf16.data(), w_qkv_bf16.data(), n, D, 3 * D); }},
       {"rope_forward", 0, 2 * 4.0 * fn * 2 * D, [&] { CudaOps::rope_forward(qkv.data(), cos.data(), sin.data(), batch, T, H, hd); }},
       {"attention_forward", attn_flops, 0, [&] { CudaOps::attention_forward(attn.data(), probs.data(), qkv.data(), batch, T, H, hd); }},
       {"linear_forward o", 2 * fn * D * D, 0, [&] { CudaOps::linear_forward(tmp.data(), attn.data(), w_o.data(), n, D, D); }},

@@ -1,14 +1,17 @@
 // test_cuda_ops.cpp: the CUDA backend (trainer/cuda) against the Eigen backend (trainer/cpu), op by op.
 //
 // Modelled on ggml's test-backend-ops: a table of every op of the contract (trainer/ops/ops.hpp),
-// forward and backward, and of the two optimizer steps (trainer/cuda/optimizers.hpp), each run on fixed-seed inputs by CpuOps on the host and CudaOps on the
-// device, at HRM's Sudoku shapes (T = 82, 8 heads of 64), ARC's sequence length (T = 901) and an odd
-// small shape. Each output is compared with a per-op tolerance (its reason beside it):
+// forward and backward, of the two optimizer steps (trainer/cuda/optimizers.hpp) and of the bf16
+// conversion and GEMM (trainer/cuda/bf16.hpp), each run on fixed-seed inputs on the host (CpuOps,
+// trainer/loop) and on the device, at HRM's Sudoku shape (T = 82, 8 heads of 64), ARC's sequence
+// length (T = 901) and an odd small shape. Each output is compared with a per-op tolerance (its
+// reason beside it):
 //  - NaN-safe: an element fails unless err <= tol, so a NaN anywhere fails;
 //  - guard bytes: every device buffer has 256 bytes of 0xA5 after its end, checked after each op;
 //  - = / += rules: assigned outputs start as NaN on the device (a += would keep it), accumulated
 //    ones start from the same random values on both backends;
-//  - the device-side input checks (negative token id, bad label, puzzle id) throw from CudaOps::check_errors.
+//  - the device-side input checks (negative token id, bad label, puzzle id) throw from
+//    CudaOps::check_errors.
 // Without a CUDA device every TEST_CASE exits 77, which CTest reports as skipped (never passed).
 // `test_cuda_ops --op NAME` runs only the table rows whose name contains NAME (doctest's own
 // options still apply; e.g. -tc="cuda op parity: attention*" --op backward).
@@ -20,6 +23,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <random>
@@ -31,6 +35,7 @@
 
 #include "common/error.hpp"
 #include "trainer/cpu/cpu_ops.hpp"
+#include "trainer/cuda/bf16.hpp"
 #include "trainer/cuda/cuda_ops.hpp"
 #include "trainer/cuda/device_buffer.hpp"
 #include "trainer/cuda/optimizers.hpp"
@@ -384,6 +389,42 @@ void op_sign_sgd(const Shape& s, std::mt19937_64& rng) {
   CudaOps::check_errors();
 }
 
+// bf16 storage: the conversion is bit-exact (round to nearest even on both sides), and the GEMM's
+// bf16 products are exact in fp32, so against CpuOps on the same rounded inputs only sums reorder.
+void op_bf16(const Shape& s, std::mt19937_64& rng) {
+  const i64 n = s.n(), in = s.D(), out = 3 * s.D();
+  if (in % 8 != 0) return;  // linear_forward_bf16 takes 16-byte rows only (the odd shape's are not)
+  const Fvec x = uniform(rng, n * in), w = uniform(rng, out * in);
+  auto rounded = [](const Fvec& v) {
+    std::vector<std::uint16_t> bits(v.size());
+    Fvec back(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const __nv_bfloat16 b = __float2bfloat16_rn(v[i]);
+      std::memcpy(&bits[i], &b, sizeof b);
+      back[i] = __bfloat162float(b);
+    }
+    return std::pair{bits, back};
+  };
+  const auto [x_bits, x_r] = rounded(x);
+  const auto [w_bits, w_r] = rounded(w);
+  Guarded<float> d_x(x), d_w(w), d_y(nans(n * out));
+  Guarded<__nv_bfloat16> b_x(std::vector<__nv_bfloat16>(x.size())), b_w(std::vector<__nv_bfloat16>(w.size()));
+  hrm::cuda::to_bf16(b_x.get(), d_x.get(), n * in);
+  hrm::cuda::to_bf16(b_w.get(), d_w.get(), out * in);
+  auto device_bits = [](const Guarded<__nv_bfloat16>& b) {
+    const std::vector<__nv_bfloat16> got = b.result("to_bf16");
+    std::vector<std::uint16_t> bits(got.size());
+    std::memcpy(bits.data(), got.data(), got.size() * sizeof(std::uint16_t));
+    return bits;
+  };
+  compare_exact("to_bf16 bits of x", device_bits(b_x), x_bits);
+  compare_exact("to_bf16 bits of w", device_bits(b_w), w_bits);
+  hrm::cuda::linear_forward_bf16(d_y.get(), b_x.get(), b_w.get(), n, in, out);
+  Fvec y(n * out);
+  CpuOps::linear_forward(y.data(), x_r.data(), w_r.data(), n, in, out);
+  check_output("linear_forward_bf16 y", d_y, y, kTolSum);
+}
+
 struct Row {
   const char* family;
   const char* name;
@@ -400,6 +441,7 @@ const Row kRows[] = {
     {"token_loss", "token_loss_forward+backward", op_token_loss},
     {"optimizers", "adam_atan2_step", op_adam_atan2},
     {"optimizers", "sign_sgd_step", op_sign_sgd},
+    {"bf16", "to_bf16+linear_forward_bf16", op_bf16},
 };
 
 void run_family(const std::string& family) {
@@ -425,6 +467,9 @@ TEST_CASE("cuda op parity: add against CpuOps") { run_family("add"); }
 TEST_CASE("cuda op parity: embedding against CpuOps") { run_family("embedding"); }
 TEST_CASE("cuda op parity: token loss (stablemax and softmax) against CpuOps") { run_family("token_loss"); }
 TEST_CASE("cuda op parity: AdamATan2 and sign-SGD steps against the CPU optimizers") { run_family("optimizers"); }
+TEST_CASE("cuda op parity: bf16 conversion and the cuBLASLt bf16 GEMM against CpuOps on rounded inputs") {
+  run_family("bf16");
+}
 
 TEST_CASE("cuda input checks: a negative token id, a bad label or a puzzle id outside the table throws at check_errors, once") {
   require_device();

@@ -1,5 +1,5 @@
-// context.cu: the CUDA backend's shared state (context.cuh): stream, cuBLAS handle, error word,
-// stream-ordered scratch, launch checks, and CudaOps::check_errors.
+// context.cu: the CUDA backend's shared state (context.cuh): stream, cuBLAS and cuBLASLt handles,
+// the cuBLASLt workspace, error word, stream-ordered scratch, launch checks, CudaOps::check_errors.
 #include <climits>
 #include <string>
 
@@ -13,14 +13,18 @@ namespace {
 
 struct Context {
   cublasHandle_t handle = nullptr;
+  cublasLtHandle_t lt = nullptr;
   unsigned* errors = nullptr;
+  void* workspace = nullptr;
   Context() {
     CUDA_CHECK(cudaMalloc(&errors, sizeof(unsigned)));
+    CUDA_CHECK(cudaMalloc(&workspace, kLtWorkspaceBytes));
     CUDA_CHECK(cudaMemsetAsync(errors, 0, sizeof(unsigned), stream()));
     CUBLAS_CHECK(cublasCreate(&handle));
     CUBLAS_CHECK(cublasSetStream(handle, stream()));
     // The fp32 path is the parity path: no TF32 or other reduced-precision shortcuts.
     CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_PEDANTIC_MATH));
+    CUBLAS_CHECK(cublasLtCreate(&lt));
   }
   // Never destroyed: the driver may already be shutting down when static destructors run.
 };
@@ -44,6 +48,8 @@ std::string cublas_status_text(cublasStatus_t status) {
 // copies of setup code simple. A dedicated stream is a one-line change here.
 cudaStream_t stream() { return nullptr; }
 cublasHandle_t cublas() { return context().handle; }
+cublasLtHandle_t cublas_lt() { return context().lt; }
+void* lt_workspace() { return context().workspace; }
 unsigned* error_word() { return context().errors; }
 
 Scratch::Scratch(std::size_t bytes) {

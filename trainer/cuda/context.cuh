@@ -1,11 +1,12 @@
 // context.cuh: what every op family of the CUDA backend shares: the stream all work is queued on,
-// the cuBLAS handle, the device-side error word of the input checks, launch sizes, and block-wide
+// the cuBLAS and cuBLASLt handles, the device-side error word of the input checks, launch sizes, and block-wide
 // reductions (one block per row: RMSNorm, softmax, the token loss).
 // The context is created on first use, on the device current at that time, and lives until exit.
 #pragma once
 
 #include <cstdint>
 
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -24,6 +25,9 @@ enum ErrorBit : unsigned {
 
 cudaStream_t stream();        // every op's work goes here, in order
 cublasHandle_t cublas();      // bound to stream(); fp32 math without TF32 (CUBLAS_PEDANTIC_MATH)
+cublasLtHandle_t cublas_lt();  // the bf16 GEMMs (bf16.cu)
+constexpr std::size_t kLtWorkspaceBytes = std::size_t{32} << 20;  // cuBLASLt's recommendation for Hopper
+void* lt_workspace();         // kLtWorkspaceBytes of device memory for cublasLtMatmul on stream()
 unsigned* error_word();       // device pointer; kernels atomicOr ErrorBits into it
 
 // Stream-ordered scratch (cudaMallocAsync on stream()): freed when it goes out of scope, after the
