@@ -7,10 +7,12 @@
 //   embedding_backward: g = sqrt(d) * dx, times 0.707106781 when learned positions are on (dpos given);
 //                       dtok[inputs] += g, dpos += sum over batch of g   (+=; null: skipped)
 //                       dpuzzle = g on the prefix rows                    (=;  null: skipped)
-// Every product is rounded in T in HRM's order (no multiply-add to contract): the forward is
-// bit-identical to the CPU backend's. The backward runs one thread per (token, feature) and walks
-// the batch in order, so dpos sums in the CPU's order; dtok rows shared by several tokens are summed
-// with atomicAdd, whose order is not fixed (last-bit differences, and not bit-reproducible run to run).
+// Every product is rounded in T in HRM's order (no multiply-add to contract), and every sum runs in
+// the CPU backend's order, so forward and backward are bit-identical to it (and run to run):
+//  - dpos, dpuzzle: one thread per (token, feature), walking the batch in order;
+//  - dtok: one thread per feature, walking all rows in order (a token row may repeat, so no other
+//    split keeps the order without atomics). Only d threads: an estimated millisecond at HRM's sizes
+//    (not measured), once per step; a segmented sum per (id, feature) is the faster deterministic way.
 // A negative token id sets kNegativeTokenId (CudaOps::check_errors) and reads as a zero row.
 #include <cmath>
 
@@ -49,32 +51,44 @@ __global__ void embedding_forward_kernel(T* x, const i32* inputs, const T* tok, 
   x[i] = mul_rn(v, scale);
 }
 
+// Backward of x = sqrt(d) * (0.707106781 * e'): the two scalings in reverse order (the second only
+// with learned positions).
+template <class T> __device__ T embedding_grad(T dx, T scale, T c, bool learned_pos) {
+  const T g = mul_rn(dx, scale);
+  return learned_pos ? mul_rn(g, c) : g;
+}
+
 template <class T>
-__global__ void embedding_backward_kernel(T* dtok, T* dpuzzle, T* dpos, const T* dx, const i32* inputs, i64 batch,
-                                          i64 seq, i64 prefix, i64 d, T scale, T c, unsigned* errors) {
+__global__ void embedding_pos_puzzle_kernel(T* dpuzzle, T* dpos, const T* dx, i64 batch, i64 tokens, i64 prefix, i64 d,
+                                            T scale, T c) {
   const i64 i = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const i64 tokens = prefix + seq;
   if (i >= tokens * d) return;
   const i64 t = i / d, col = i % d;
   T acc = dpos ? dpos[i] : T(0);
   for (i64 b = 0; b < batch; ++b) {
-    // Backward of x = sqrt(d) * (0.707106781 * e'): the two scalings in reverse order.
-    T g = mul_rn(dx[(b * tokens + t) * d + col], scale);
-    if (dpos) {
-      g = mul_rn(g, c);
-      acc += g;
-    }
-    if (t < prefix) {
-      if (dpuzzle) dpuzzle[(b * prefix + t) * d + col] = g;
-    } else if (dtok) {
-      const i32 id = inputs[b * seq + t - prefix];
-      if (id >= 0)
-        atomicAdd(dtok + static_cast<i64>(id) * d + col, g);
-      else
-        atomicOr(errors, cuda::kNegativeTokenId);
-    }
+    const T g = embedding_grad(dx[(b * tokens + t) * d + col], scale, c, dpos != nullptr);
+    if (dpos) acc += g;
+    if (t < prefix && dpuzzle) dpuzzle[(b * prefix + t) * d + col] = g;
   }
   if (dpos) dpos[i] = acc;
+}
+
+template <class T>
+__global__ void embedding_tok_kernel(T* dtok, const T* dx, const i32* inputs, bool learned_pos, i64 batch, i64 seq,
+                                     i64 prefix, i64 d, T scale, T c, unsigned* errors) {
+  const i64 col = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (col >= d) return;
+  const i64 tokens = prefix + seq;
+  for (i64 r = 0; r < batch * tokens; ++r) {
+    const i64 b = r / tokens, t = r % tokens;
+    if (t < prefix) continue;
+    const i32 id = inputs[b * seq + t - prefix];
+    if (id < 0) {
+      atomicOr(errors, cuda::kNegativeTokenId);
+      continue;
+    }
+    dtok[static_cast<i64>(id) * d + col] += embedding_grad(dx[r * d + col], scale, c, learned_pos);
+  }
 }
 
 }  // namespace
@@ -95,10 +109,17 @@ void CudaOps::embedding_backward(T* dtok, T* dpuzzle, T* dpos, const T* dx, cons
                                  i64 prefix, i64 d) {
   const i64 count = (prefix + seq) * d;
   if (count == 0 || batch == 0) return;
-  const T scale = static_cast<T>(std::sqrt(static_cast<double>(d)));
-  embedding_backward_kernel<<<cuda::grid_for(count), cuda::kThreads, 0, cuda::stream()>>>(
-      dtok, dpuzzle, dpos, dx, inputs, batch, seq, prefix, d, scale, static_cast<T>(kPosScale), cuda::error_word());
-  HRM_CUDA_CHECK_LAUNCH(embedding_backward_kernel);
+  const T scale = static_cast<T>(std::sqrt(static_cast<double>(d))), c = static_cast<T>(kPosScale);
+  if (dpos || dpuzzle) {
+    embedding_pos_puzzle_kernel<<<cuda::grid_for(count), cuda::kThreads, 0, cuda::stream()>>>(
+        dpuzzle, dpos, dx, batch, prefix + seq, prefix, d, scale, c);
+    HRM_CUDA_CHECK_LAUNCH(embedding_pos_puzzle_kernel);
+  }
+  if (dtok) {
+    embedding_tok_kernel<<<cuda::grid_for(d, cuda::kRowThreads), cuda::kRowThreads, 0, cuda::stream()>>>(
+        dtok, dx, inputs, dpos != nullptr, batch, seq, prefix, d, scale, c, cuda::error_word());
+    HRM_CUDA_CHECK_LAUNCH(embedding_tok_kernel);
+  }
 }
 
 template void CudaOps::embedding_forward<float>(float*, const std::int32_t*, const float*, const float*, const float*,
