@@ -191,14 +191,14 @@ void op_linear(const Shape& s, std::mt19937_64& rng) {
     const Fvec x = uniform(rng, n * in), w = uniform(rng, out * in), dy = uniform(rng, n * out);
     Fvec y(n * out);
     CpuOps::linear_forward(y.data(), x.data(), w.data(), n, in, out);
-    Guarded<float> dx_(x), dw_(w), dy_(dy), dyv(nans(n * out));
-    CudaOps::linear_forward(dyv.get(), dx_.get(), dw_.get(), n, in, out);
-    check_output("linear_forward y", dyv, y, kTolSum);
+    Guarded<float> d_x(x), d_w(w), d_dy(dy), d_y(nans(n * out));
+    CudaOps::linear_forward(d_y.get(), d_x.get(), d_w.get(), n, in, out);
+    check_output("linear_forward y", d_y, y, kTolSum);
 
     for (bool acc : {false, true}) {
       Fvec gw = uniform(rng, out * in), gx = acc ? uniform(rng, n * in) : nans(n * in);
       Guarded<float> d_gw(gw), d_gx(gx);
-      CudaOps::linear_backward(d_gx.get(), d_gw.get(), dy_.get(), dx_.get(), dw_.get(), n, in, out, acc);
+      CudaOps::linear_backward(d_gx.get(), d_gw.get(), d_dy.get(), d_x.get(), d_w.get(), n, in, out, acc);
       CpuOps::linear_backward(gx.data(), gw.data(), dy.data(), x.data(), w.data(), n, in, out, acc);
       check_output(acc ? "linear_backward dx (+=)" : "linear_backward dx (=)", d_gx, gx, kTolSum);
       check_output("linear_backward dw (+=)", d_gw, gw, kTolSum);
