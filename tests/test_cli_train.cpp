@@ -200,6 +200,9 @@ TEST_CASE("bad input: resume with another model, data that does not fit the mode
   r = run_hrm("train " + cfg + " --device tpu --quiet");
   CHECK(r.code == 2);
   CHECK(r.out.find("tpu") != std::string::npos);
+  r = run_hrm("train " + cfg + " --device cuda --quiet");  // with or without the CUDA ops built
+  CHECK(r.code == 2);
+  CHECK(r.out.find("CUDA trainer is not available yet") != std::string::npos);
 }
 
 TEST_CASE("a non-finite loss stops the run with the step named and keeps the last good checkpoint") {

@@ -138,7 +138,7 @@ int train(const Args& args) {
   po::options_description opts("hrm train CONFIG [KEY=VALUE...] [options]");
   opts.add_options()
       ("help,h", "show this help")
-      ("device", po::value(&device)->default_value("auto"), "cpu | cuda | auto (cuda when built with it and a GPU answers)")
+      ("device", po::value(&device)->default_value("auto"), "cpu | cuda | auto (auto = cpu until the CUDA trainer exists)")
       ("out", po::value(&out_dir), "run directory (default runs/<config>-<time>)")
       ("resume", po::value(&resume), "continue from a full checkpoint (checkpoints/step_N.safetensors)")
       ("init-weights", po::value(&init_weights), "start from these weights (hrmkit checkpoint or HRM weights file)")
@@ -156,7 +156,9 @@ int train(const Args& args) {
   if (device != "cpu" && device != "cuda" && device != "auto")
     throw InputError("--device", fmt::format("'{}' is not a device; expected cpu, cuda or auto", device));
   if (device == "cuda")
-    throw InputError("--device cuda", "this build of hrm has no CUDA backend", "use --device cpu");
+    throw InputError("--device cuda",
+                     "the CUDA trainer is not available yet (the CUDA ops exist, the model does not run on them)",
+                     "use --device cpu (or auto, which trains on the CPU)");
   if (!resume.empty() && !init_weights.empty())
     throw InputError("--resume", "cannot be combined with --init-weights", "a checkpoint already holds the weights");
 

@@ -1,0 +1,511 @@
+// test_cuda_ops.cpp: the CUDA backend (trainer/cuda) against the Eigen backend (trainer/cpu), op by op.
+//
+// Modelled on ggml's test-backend-ops: a table of every op of the contract (trainer/ops/ops.hpp),
+// forward and backward, of the two optimizer steps (trainer/cuda/optimizers.hpp) and of the bf16
+// conversion and GEMM (trainer/cuda/bf16.hpp), each run on fixed-seed inputs on the host (CpuOps,
+// trainer/loop) and on the device, at HRM's Sudoku shape (T = 82, 8 heads of 64), ARC's sequence
+// length (T = 901) and an odd small shape. Each output is compared with a per-op tolerance (its
+// reason beside it):
+//  - NaN-safe: an element fails unless err <= tol, so a NaN anywhere fails;
+//  - guard bytes: every device buffer has 256 bytes of 0xA5 after its end, checked after each op;
+//  - = / += rules: assigned outputs start as NaN on the device (a += would keep it), accumulated
+//    ones start from the same random values on both backends;
+//  - the device-side input checks (negative token id, bad label, puzzle id) throw from
+//    CudaOps::check_errors.
+// Without a CUDA device every TEST_CASE exits 77, which CTest reports as skipped (never passed).
+// `test_cuda_ops --op NAME` runs only the table rows whose name contains NAME (doctest's own
+// options still apply; e.g. -tc="cuda op parity: attention*" --op backward).
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <cuda_runtime_api.h>
+
+#include "common/error.hpp"
+#include "trainer/cpu/cpu_ops.hpp"
+#include "trainer/cuda/bf16.hpp"
+#include "trainer/cuda/cuda_ops.hpp"
+#include "trainer/cuda/device_buffer.hpp"
+#include "trainer/cuda/optimizers.hpp"
+#include "trainer/loop/adam_atan2.hpp"
+#include "trainer/loop/sign_sgd.hpp"
+
+using hrm::CpuOps;
+using hrm::CudaOps;
+using hrm::DeviceBuffer;
+using hrm::ops::kIgnoreLabel;
+using hrm::ops::LossType;
+using hrm::ops::SeqLoss;
+
+namespace {
+
+using i64 = std::int64_t;
+using i32 = std::int32_t;
+using Fvec = std::vector<float>;
+
+std::string g_op_filter;  // --op NAME
+
+// --- tolerances (relative to max(max |cpu|, 1) over the tensor) --------------------------------------
+// Bit-identical: the same IEEE roundings in the same order on both backends (add, the embedding's
+// separately rounded products and in-order sums, the optimizers' explicit fmas, RoPE tables
+// computed by CpuOps on the host).
+constexpr double kTolExact = 0;
+// A few roundings per element, each <= 2^-24 = 6e-8 relative, where the device contracts a
+// multiply-add the CPU rounds twice, or its exp/log differ from Eigen's by a few ulp; ~30 of them.
+constexpr double kTolElem = 2e-6;
+// Sums reordered: cuBLAS vs Eigen GEMMs over K <= 1536 terms, block reductions over d <= 1536, the
+// attention's T = 901 softmax sums. Each reordering errs by about sqrt(K) * 2^-24 of the terms'
+// magnitude (~4e-6 at K = 1536, relative to outputs of the same order); an indexing or formula
+// error is O(0.1).
+constexpr double kTolSum = 5e-5;
+// The stablemax loss is float64 on both: only the vocabulary sum's order differs (2^-53 relative).
+constexpr double kTolF64 = 1e-12;
+
+// --- device and buffers ------------------------------------------------------------------------------
+
+void require_device() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+    std::fprintf(stderr, "no CUDA device answers: skipped (exit 77)\n");
+    std::exit(77);
+  }
+}
+
+constexpr std::size_t kGuardBytes = 256;
+constexpr unsigned char kGuardByte = 0xA5;
+
+// A device copy of a host array, with kGuardBytes of kGuardByte after its end.
+template <class T> class Guarded {
+ public:
+  explicit Guarded(const std::vector<T>& host) : n_(host.size()), buf_(n_ + guard_elems()) {
+    buf_.upload(host.data(), n_);
+    CUDA_CHECK(cudaMemset(buf_.data() + n_, kGuardByte, guard_elems() * sizeof(T)));
+  }
+  T* get() { return buf_.data(); }
+  // The n elements back on the host, after checking the guard.
+  std::vector<T> result(const std::string& what) const {
+    std::vector<unsigned char> guard(guard_elems() * sizeof(T));
+    CUDA_CHECK(cudaMemcpy(guard.data(), buf_.data() + n_, guard.size(), cudaMemcpyDeviceToHost));
+    const auto bad = std::find_if(guard.begin(), guard.end(), [](unsigned char b) { return b != kGuardByte; });
+    if (bad != guard.end()) FAIL_CHECK(what << ": wrote past its end (guard byte " << (bad - guard.begin()) << ")");
+    std::vector<T> h(n_);
+    buf_.download(h.data(), n_);
+    return h;
+  }
+
+ private:
+  static std::size_t guard_elems() { return (kGuardBytes + sizeof(T) - 1) / sizeof(T); }
+  std::size_t n_;
+  DeviceBuffer<T> buf_;
+};
+
+// --- comparison --------------------------------------------------------------------------------------
+
+void compare(const std::string& what, const Fvec& got, const Fvec& ref, double tol) {
+  REQUIRE(got.size() == ref.size());
+  double scale = 1;
+  for (float r : ref) scale = std::max(scale, std::abs(static_cast<double>(r)));
+  double worst = 0;
+  std::size_t bad = 0, first = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double err = std::abs(static_cast<double>(got[i]) - static_cast<double>(ref[i])) / scale;
+    if (!(err <= tol)) {
+      if (bad++ == 0) first = i;
+      worst = std::isnan(err) ? err : std::max(worst, err);
+    }
+  }
+  if (bad > 0)
+    FAIL_CHECK(what << ": " << bad << " of " << got.size() << " elements exceed tolerance " << tol << " (first at "
+                    << first << ": cuda " << got[first] << ", cpu " << ref[first] << "; worst error " << worst << ")");
+}
+
+template <class T> void compare_exact(const std::string& what, const std::vector<T>& got, const std::vector<T>& ref) {
+  REQUIRE(got.size() == ref.size());
+  const auto m = std::mismatch(got.begin(), got.end(), ref.begin());
+  if (m.first != got.end())
+    FAIL_CHECK(what << ": element " << (m.first - got.begin()) << " differs (cuda " << *m.first << ", cpu "
+                    << *m.second << ")");
+}
+
+void check_output(const std::string& what, const Guarded<float>& dev, const Fvec& ref, double tol) {
+  compare(what, dev.result(what), ref, tol);
+}
+
+// --- inputs ------------------------------------------------------------------------------------------
+
+struct Shape {
+  const char* name;
+  i64 batch, prefix, seq, heads, head_dim, inter, vocab;
+  i64 tokens() const { return prefix + seq; }
+  i64 D() const { return heads * head_dim; }
+  i64 n() const { return batch * tokens(); }
+};
+constexpr Shape kShapes[] = {
+    {"sudoku (T=82, 8x64 heads)", 2, 1, 81, 8, 64, 1536, 11},
+    {"arc length (T=901)", 1, 1, 900, 2, 64, 256, 12},
+    {"odd", 3, 2, 5, 3, 6, 10, 5},
+};
+
+Fvec uniform(std::mt19937_64& rng, i64 count, float scale = 1.0f) {
+  std::uniform_real_distribution<float> u(-scale, scale);
+  Fvec v(static_cast<std::size_t>(count));
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+Fvec nans(i64 count) { return Fvec(static_cast<std::size_t>(count), std::numeric_limits<float>::quiet_NaN()); }
+
+std::vector<i32> ids(std::mt19937_64& rng, i64 count, i64 vocab) {
+  std::uniform_int_distribution<i32> u(0, static_cast<i32>(vocab - 1));
+  std::vector<i32> v(static_cast<std::size_t>(count));
+  for (i32& x : v) x = u(rng);
+  return v;
+}
+
+// Labels with ~20% ignored, and the last sequence wholly ignored (n = 0) when batch > 1.
+std::vector<i32> labels(std::mt19937_64& rng, i64 batch, i64 seq_len, i64 vocab) {
+  std::vector<i32> l = ids(rng, batch * seq_len, vocab);
+  std::bernoulli_distribution ignore(0.2);
+  for (i64 i = 0; i < batch * seq_len; ++i)
+    if (ignore(rng) || (batch > 1 && i >= (batch - 1) * seq_len)) l[i] = kIgnoreLabel;
+  return l;
+}
+
+// --- the table ---------------------------------------------------------------------------------------
+
+void op_linear(const Shape& s, std::mt19937_64& rng) {
+  const i64 n = s.n();
+  for (const auto& [in, out] : {std::pair{s.D(), 3 * s.D()}, std::pair{s.inter, s.D()}}) {
+    const Fvec x = uniform(rng, n * in), w = uniform(rng, out * in), dy = uniform(rng, n * out);
+    Fvec y(n * out);
+    CpuOps::linear_forward(y.data(), x.data(), w.data(), n, in, out);
+    Guarded<float> d_x(x), d_w(w), d_dy(dy), d_y(nans(n * out));
+    CudaOps::linear_forward(d_y.get(), d_x.get(), d_w.get(), n, in, out);
+    check_output("linear_forward y", d_y, y, kTolSum);
+
+    for (bool acc : {false, true}) {
+      Fvec gw = uniform(rng, out * in), gx = acc ? uniform(rng, n * in) : nans(n * in);
+      Guarded<float> d_gw(gw), d_gx(gx);
+      CudaOps::linear_backward(d_gx.get(), d_gw.get(), d_dy.get(), d_x.get(), d_w.get(), n, in, out, acc);
+      CpuOps::linear_backward(gx.data(), gw.data(), dy.data(), x.data(), w.data(), n, in, out, acc);
+      check_output(acc ? "linear_backward dx (+=)" : "linear_backward dx (=)", d_gx, gx, kTolSum);
+      check_output("linear_backward dw (+=)", d_gw, gw, kTolSum);
+    }
+  }
+}
+
+void op_rms_norm(const Shape& s, std::mt19937_64& rng) {
+  const i64 n = s.n(), d = s.D();
+  const Fvec x = uniform(rng, n * d, 3.0f), dy = uniform(rng, n * d);
+  Fvec y(n * d), rstd(n), dx(n * d);
+  CpuOps::rms_norm_forward(y.data(), rstd.data(), x.data(), n, d, 1e-5);
+  CpuOps::rms_norm_backward(dx.data(), dy.data(), y.data(), rstd.data(), n, d);
+  Guarded<float> d_x(x), d_y(nans(n * d)), d_rstd(nans(n)), d_dy(dy);
+  CudaOps::rms_norm_forward(d_y.get(), d_rstd.get(), d_x.get(), n, d, 1e-5);
+  check_output("rms_norm_forward y", d_y, y, kTolSum);
+  check_output("rms_norm_forward rstd", d_rstd, rstd, kTolSum);
+  // The backward on the CPU's saved y and rstd, and in place (dx aliasing dy), as block_backward calls it.
+  Guarded<float> c_y(y), c_rstd(rstd);
+  CudaOps::rms_norm_backward(d_dy.get(), d_dy.get(), c_y.get(), c_rstd.get(), n, d);
+  check_output("rms_norm_backward dx (in place)", d_dy, dx, kTolSum);
+}
+
+void op_rope(const Shape& s, std::mt19937_64& rng) {
+  const i64 T = s.tokens(), hd = s.head_dim, count = s.n() * 3 * s.D();
+  Fvec cos(T * hd), sin(T * hd);
+  CpuOps::rope_tables(cos.data(), sin.data(), T, hd, 10000.0);
+  Guarded<float> d_cos(nans(T * hd)), d_sin(nans(T * hd));
+  CudaOps::rope_tables(d_cos.get(), d_sin.get(), T, hd, 10000.0);
+  compare_exact("rope_tables cos", d_cos.result("rope_tables cos"), cos);
+  compare_exact("rope_tables sin", d_sin.result("rope_tables sin"), sin);
+  for (bool backward : {false, true}) {
+    Fvec qkv = uniform(rng, count);
+    Guarded<float> d_qkv(qkv);
+    if (backward) {
+      CpuOps::rope_backward(qkv.data(), cos.data(), sin.data(), s.batch, T, s.heads, hd);
+      CudaOps::rope_backward(d_qkv.get(), d_cos.get(), d_sin.get(), s.batch, T, s.heads, hd);
+    } else {
+      CpuOps::rope_forward(qkv.data(), cos.data(), sin.data(), s.batch, T, s.heads, hd);
+      CudaOps::rope_forward(d_qkv.get(), d_cos.get(), d_sin.get(), s.batch, T, s.heads, hd);
+    }
+    check_output(backward ? "rope_backward dqkv" : "rope_forward qkv", d_qkv, qkv, kTolElem);
+  }
+}
+
+void op_attention(const Shape& s, std::mt19937_64& rng) {
+  const i64 b = s.batch, T = s.tokens(), H = s.heads, hd = s.head_dim, n = s.n(), D = s.D();
+  // Scores of a few units, as trained models have: the softmax is neither uniform nor one-hot.
+  const Fvec qkv = uniform(rng, n * 3 * D, 0.5f), dout = uniform(rng, n * D);
+  Fvec out(n * D), probs(b * H * T * T), dqkv(n * 3 * D);
+  CpuOps::attention_forward(out.data(), probs.data(), qkv.data(), b, T, H, hd);
+  CpuOps::attention_backward(dqkv.data(), dout.data(), qkv.data(), probs.data(), b, T, H, hd);
+  Guarded<float> d_qkv(qkv), d_dout(dout);
+  for (bool saved : {true, false}) {
+    const std::string how = saved ? " (probs saved)" : " (probs recomputed)";
+    Guarded<float> d_out(nans(n * D)), d_probs(nans(saved ? b * H * T * T : 0)), d_dqkv(nans(n * 3 * D));
+    CudaOps::attention_forward(d_out.get(), saved ? d_probs.get() : nullptr, d_qkv.get(), b, T, H, hd);
+    check_output("attention_forward out" + how, d_out, out, kTolSum);
+    if (saved) check_output("attention_forward probs", d_probs, probs, kTolSum);
+    CudaOps::attention_backward(d_dqkv.get(), d_dout.get(), d_qkv.get(), saved ? d_probs.get() : nullptr, b, T, H,
+                                hd);
+    check_output("attention_backward dqkv" + how, d_dqkv, dqkv, kTolSum);
+  }
+}
+
+void op_swiglu(const Shape& s, std::mt19937_64& rng) {
+  const i64 n = s.n(), I = s.inter;
+  Fvec gu = uniform(rng, n * 2 * I, 4.0f);
+  gu[0] = -200.0f;  // exp(-g) overflows: silu = -0, sigmoid = 0, never NaN
+  const Fvec dh = uniform(rng, n * I);
+  Fvec h(n * I), dgu(n * 2 * I);
+  CpuOps::swiglu_forward(h.data(), gu.data(), n, I);
+  CpuOps::swiglu_backward(dgu.data(), dh.data(), gu.data(), n, I);
+  Guarded<float> d_gu(gu), d_dh(dh), d_h(nans(n * I)), d_dgu(nans(n * 2 * I));
+  CudaOps::swiglu_forward(d_h.get(), d_gu.get(), n, I);
+  CudaOps::swiglu_backward(d_dgu.get(), d_dh.get(), d_gu.get(), n, I);
+  check_output("swiglu_forward h", d_h, h, kTolElem);
+  check_output("swiglu_backward dgu", d_dgu, dgu, kTolElem);
+}
+
+void op_add(const Shape& s, std::mt19937_64& rng) {
+  const i64 count = s.n() * s.D();
+  const Fvec a = uniform(rng, count), b = uniform(rng, count);
+  Fvec y(count);
+  CpuOps::add(y.data(), a.data(), b.data(), count);
+  Guarded<float> d_a(a), d_b(b), d_y(nans(count));
+  CudaOps::add(d_y.get(), d_a.get(), d_b.get(), count);
+  check_output("add y", d_y, y, kTolExact);
+  CudaOps::add(d_a.get(), d_a.get(), d_b.get(), count);  // y aliasing a
+  check_output("add y (aliasing a)", d_a, y, kTolExact);
+}
+
+void op_embedding(const Shape& s, std::mt19937_64& rng) {
+  const i64 b = s.batch, S = s.seq, P = s.prefix, d = s.D(), T = s.tokens();
+  const std::vector<i32> inputs = ids(rng, b * S, s.vocab);
+  const Fvec tok = uniform(rng, s.vocab * d), puzzle = uniform(rng, b * P * d), pos = uniform(rng, T * d);
+  const Fvec dx = uniform(rng, b * T * d);
+  Guarded<i32> d_inputs(inputs);
+  Guarded<float> d_tok(tok), d_puzzle(puzzle), d_pos(pos), d_dx(dx);
+  for (bool learned : {true, false}) {  // learned positions and a puzzle prefix, or neither
+    const std::string how = learned ? " (puzzle rows, learned positions)" : " (no puzzle rows, RoPE)";
+    Fvec x(b * T * d);
+    CpuOps::embedding_forward(x.data(), inputs.data(), tok.data(), learned ? puzzle.data() : nullptr,
+                              learned ? pos.data() : nullptr, b, S, P, d);
+    Guarded<float> d_x(nans(b * T * d));
+    CudaOps::embedding_forward(d_x.get(), d_inputs.get(), d_tok.get(), learned ? d_puzzle.get() : nullptr,
+                               learned ? d_pos.get() : nullptr, b, S, P, d);
+    check_output("embedding_forward x" + how, d_x, x, kTolExact);
+
+    Fvec dtok = uniform(rng, s.vocab * d), dpos = uniform(rng, T * d), dpuzzle = nans(b * P * d);
+    Guarded<float> g_tok(dtok), g_pos(dpos), g_puzzle(dpuzzle);
+    CpuOps::embedding_backward(dtok.data(), learned ? dpuzzle.data() : nullptr, learned ? dpos.data() : nullptr,
+                               dx.data(), inputs.data(), b, S, P, d);
+    CudaOps::embedding_backward(g_tok.get(), learned ? g_puzzle.get() : nullptr, learned ? g_pos.get() : nullptr,
+                                d_dx.get(), d_inputs.get(), b, S, P, d);
+    check_output("embedding_backward dtok (+=; rows in order)" + how, g_tok, dtok, kTolExact);
+    check_output("embedding_backward dpos (+=; batch in order)" + how, g_pos, dpos, kTolExact);
+    if (learned) check_output("embedding_backward dpuzzle (=)", g_puzzle, dpuzzle, kTolExact);
+  }
+}
+
+void op_token_loss(const Shape& s, std::mt19937_64& rng) {
+  const i64 b = s.batch, S = s.seq, V = s.vocab;
+  Fvec logits = uniform(rng, b * S * V, 3.0f);
+  std::fill(logits.begin(), logits.begin() + V, 1.0f);  // a tie: the first index wins
+  const std::vector<i32> lab = labels(rng, b, S, V);
+  std::vector<double> scale(b);
+  for (double& v : scale) v = std::uniform_real_distribution<double>(0.1, 2.0)(rng);
+  Guarded<float> d_logits(logits);
+  Guarded<i32> d_lab(lab);
+  Guarded<double> d_scale(scale);
+  for (LossType type : {LossType::stablemax, LossType::softmax}) {
+    const std::string how = type == LossType::stablemax ? " (stablemax)" : " (softmax)";
+    std::vector<SeqLoss> seq(b);
+    std::vector<i32> argmax(b * S);
+    CpuOps::token_loss_forward(seq.data(), argmax.data(), logits.data(), lab.data(), b, S, V, type);
+    Guarded<SeqLoss> d_seq(std::vector<SeqLoss>(b, SeqLoss{-1.0, -1, -1}));
+    Guarded<i32> d_argmax(std::vector<i32>(b * S, -1));
+    CudaOps::token_loss_forward(d_seq.get(), d_argmax.get(), d_logits.get(), d_lab.get(), b, S, V, type);
+    compare_exact("token_loss_forward argmax" + how, d_argmax.result("argmax"), argmax);
+    const std::vector<SeqLoss> got = d_seq.result("token_loss_forward seq" + how);
+    for (i64 i = 0; i < b; ++i) {
+      CHECK(got[i].count == seq[i].count);
+      CHECK(got[i].correct == seq[i].correct);
+      const double err = std::abs(got[i].loss - seq[i].loss) / std::max(std::abs(seq[i].loss), 1.0);
+      // stablemax: float64 on both; softmax: the CE is float32, then summed in float64.
+      const double tol = type == LossType::stablemax ? kTolF64 : kTolElem;
+      if (!(err <= tol)) FAIL_CHECK("token_loss_forward loss" << how << " of sequence " << i << ": error " << err);
+    }
+
+    Fvec dlogits(b * S * V);
+    CpuOps::token_loss_backward(dlogits.data(), logits.data(), lab.data(), scale.data(), b, S, V, type);
+    Guarded<float> d_dlogits(nans(b * S * V));
+    CudaOps::token_loss_backward(d_dlogits.get(), d_logits.get(), d_lab.get(), d_scale.get(), b, S, V, type);
+    // stablemax: float64 gradients rounded to float32 once (1 ulp apart at most); softmax: float32.
+    check_output("token_loss_backward dlogits" + how, d_dlogits, dlogits, kTolElem);
+  }
+  CudaOps::check_errors();  // valid inputs: no bit set
+}
+
+void op_adam_atan2(const Shape& s, std::mt19937_64& rng) {
+  const i64 n = s.n() * s.D();
+  Fvec p = uniform(rng, n), m = uniform(rng, n, 0.01f), v = uniform(rng, n, 1e-4f);
+  for (float& x : v) x = std::abs(x);
+  Guarded<float> d_p(p), d_m(m), d_v(v);
+  for (i64 step = 1; step <= 3; ++step) {
+    const Fvec g = uniform(rng, n, 0.1f);
+    Guarded<float> d_g(g);
+    hrm::adam_atan2_step(p.data(), g.data(), m.data(), v.data(), n, step, 1e-4, 0.9, 0.95, 0.1);
+    hrm::cuda::adam_atan2_step(d_p.get(), d_g.get(), d_m.get(), d_v.get(), n, step, 1e-4, 0.9, 0.95, 0.1);
+  }
+  // m and v: the same explicit fmas on both, bit-identical; p: atan2 may differ by one float ulp.
+  check_output("adam_atan2 m", d_m, m, kTolExact);
+  check_output("adam_atan2 v", d_v, v, kTolExact);
+  check_output("adam_atan2 p", d_p, p, kTolElem);
+}
+
+void op_sign_sgd(const Shape& s, std::mt19937_64& rng) {
+  const i64 table_rows = 7, ndim = s.D(), rows = 2 * s.batch + 3;
+  Fvec table = uniform(rng, table_rows * ndim);
+  std::vector<i32> row_ids = ids(rng, rows, table_rows);
+  row_ids[1] = row_ids[0];  // a repeated id: its rows are summed first
+  const Fvec grads = uniform(rng, rows * ndim);
+  Guarded<float> d_table(table), d_grads(grads);
+  Guarded<i32> d_ids(row_ids);
+  hrm::sign_sgd_step(table.data(), table_rows, ndim, row_ids.data(), grads.data(), rows, 1e-2, 0.1);
+  hrm::cuda::sign_sgd_step(d_table.get(), table_rows, ndim, d_ids.get(), d_grads.get(), rows, 1e-2, 0.1);
+  check_output("sign_sgd table (sums in row order, explicit fma)", d_table, table, kTolExact);
+  CudaOps::check_errors();
+}
+
+// bf16 storage: the conversion is bit-exact (round to nearest even on both sides), and the GEMM's
+// bf16 products are exact in fp32, so against CpuOps on the same rounded inputs only sums reorder.
+void op_bf16(const Shape& s, std::mt19937_64& rng) {
+  const i64 n = s.n(), in = s.D(), out = 3 * s.D();
+  if (in % 8 != 0) return;  // linear_forward_bf16 takes 16-byte rows only (the odd shape's are not)
+  const Fvec x = uniform(rng, n * in), w = uniform(rng, out * in);
+  auto rounded = [](const Fvec& v) {
+    std::vector<std::uint16_t> bits(v.size());
+    Fvec back(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const __nv_bfloat16 b = __float2bfloat16_rn(v[i]);
+      std::memcpy(&bits[i], &b, sizeof b);
+      back[i] = __bfloat162float(b);
+    }
+    return std::pair{bits, back};
+  };
+  const auto [x_bits, x_r] = rounded(x);
+  const auto [w_bits, w_r] = rounded(w);
+  Guarded<float> d_x(x), d_w(w), d_y(nans(n * out));
+  Guarded<__nv_bfloat16> b_x(std::vector<__nv_bfloat16>(x.size())), b_w(std::vector<__nv_bfloat16>(w.size()));
+  hrm::cuda::to_bf16(b_x.get(), d_x.get(), n * in);
+  hrm::cuda::to_bf16(b_w.get(), d_w.get(), out * in);
+  auto device_bits = [](const Guarded<__nv_bfloat16>& b) {
+    const std::vector<__nv_bfloat16> got = b.result("to_bf16");
+    std::vector<std::uint16_t> bits(got.size());
+    std::memcpy(bits.data(), got.data(), got.size() * sizeof(std::uint16_t));
+    return bits;
+  };
+  compare_exact("to_bf16 bits of x", device_bits(b_x), x_bits);
+  compare_exact("to_bf16 bits of w", device_bits(b_w), w_bits);
+  hrm::cuda::linear_forward_bf16(d_y.get(), b_x.get(), b_w.get(), n, in, out);
+  Fvec y(n * out);
+  CpuOps::linear_forward(y.data(), x_r.data(), w_r.data(), n, in, out);
+  check_output("linear_forward_bf16 y", d_y, y, kTolSum);
+}
+
+struct Row {
+  const char* family;
+  const char* name;
+  std::function<void(const Shape&, std::mt19937_64&)> run;
+};
+const Row kRows[] = {
+    {"linear", "linear_forward+backward", op_linear},
+    {"rms_norm", "rms_norm_forward+backward", op_rms_norm},
+    {"rope", "rope_tables+forward+backward", op_rope},
+    {"attention", "attention_forward+backward", op_attention},
+    {"swiglu", "swiglu_forward+backward", op_swiglu},
+    {"add", "add", op_add},
+    {"embedding", "embedding_forward+backward", op_embedding},
+    {"token_loss", "token_loss_forward+backward", op_token_loss},
+    {"optimizers", "adam_atan2_step", op_adam_atan2},
+    {"optimizers", "sign_sgd_step", op_sign_sgd},
+    {"bf16", "to_bf16+linear_forward_bf16", op_bf16},
+};
+
+void run_family(const std::string& family) {
+  require_device();
+  for (const Row& row : kRows) {
+    if (row.family != family || std::string(row.name).find(g_op_filter) == std::string::npos) continue;
+    for (const Shape& s : kShapes) {
+      CAPTURE(s.name);  // every op at every shape
+      std::mt19937_64 rng(20260611);
+      row.run(s, rng);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("cuda op parity: linear (cuBLAS fp32) against CpuOps") { run_family("linear"); }
+TEST_CASE("cuda op parity: rms_norm against CpuOps") { run_family("rms_norm"); }
+TEST_CASE("cuda op parity: rope tables, forward and backward against CpuOps") { run_family("rope"); }
+TEST_CASE("cuda op parity: attention at T=82 and T=901 against CpuOps") { run_family("attention"); }
+TEST_CASE("cuda op parity: swiglu against CpuOps") { run_family("swiglu"); }
+TEST_CASE("cuda op parity: add against CpuOps") { run_family("add"); }
+TEST_CASE("cuda op parity: embedding against CpuOps") { run_family("embedding"); }
+TEST_CASE("cuda op parity: token loss (stablemax and softmax) against CpuOps") { run_family("token_loss"); }
+TEST_CASE("cuda op parity: AdamATan2 and sign-SGD steps against the CPU optimizers") { run_family("optimizers"); }
+TEST_CASE("cuda op parity: bf16 conversion and the cuBLASLt bf16 GEMM against CpuOps on rounded inputs") {
+  run_family("bf16");
+}
+
+TEST_CASE("cuda input checks: a negative token id, a bad label or a puzzle id outside the table throws at check_errors, once") {
+  require_device();
+  const std::vector<i32> inputs = {3, -1, 2};
+  Guarded<i32> d_inputs(inputs);
+  Guarded<float> tok(Fvec(4 * 8, 1.0f)), x(nans(3 * 8));
+  CudaOps::embedding_forward<float>(x.get(), d_inputs.get(), tok.get(), nullptr, nullptr, 1, 3, 0, 8);
+  CHECK_THROWS_AS(CudaOps::check_errors(), hrm::Error);
+  CHECK_NOTHROW(CudaOps::check_errors());  // the bits were cleared
+
+  const std::vector<i32> lab = {0, 5};  // 5 is outside [0, vocab = 4)
+  Guarded<i32> d_lab(lab), d_argmax(std::vector<i32>(2));
+  Guarded<float> logits(Fvec(2 * 4, 0.5f));
+  Guarded<SeqLoss> seq(std::vector<SeqLoss>(1));
+  CudaOps::token_loss_forward(seq.get(), d_argmax.get(), logits.get(), d_lab.get(), 1, 2, 4, LossType::stablemax);
+  CHECK_THROWS_AS(CudaOps::check_errors(), hrm::Error);
+
+  Guarded<i32> puzzle_ids(std::vector<i32>{1, 9});  // 9 is outside a table of 4 rows
+  Guarded<float> table(Fvec(4 * 8, 1.0f)), grads(Fvec(2 * 8, 1.0f));
+  hrm::cuda::sign_sgd_step(table.get(), 4, 8, puzzle_ids.get(), grads.get(), 2, 1e-2, 0.1);
+  CHECK_THROWS_AS(CudaOps::check_errors(), hrm::Error);
+}
+
+// doctest's main, plus --op NAME (or --op=NAME): only the table rows whose name contains NAME.
+int main(int argc, char** argv) {
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--op=", 0) == 0)
+      g_op_filter = arg.substr(5);
+    else if (arg == "--op" && i + 1 < argc)
+      g_op_filter = argv[++i];
+    else
+      rest.push_back(argv[i]);
+  }
+  doctest::Context context(static_cast<int>(rest.size()), rest.data());
+  return context.run();
+}

@@ -1,0 +1,91 @@
+// context.cu: the CUDA backend's shared state (context.cuh): stream, cuBLAS and cuBLASLt handles,
+// the cuBLASLt workspace, error word, stream-ordered scratch, launch checks, CudaOps::check_errors.
+#include <climits>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "trainer/cuda/context.cuh"
+#include "trainer/cuda/cuda_ops.hpp"
+
+namespace hrm::cuda {
+namespace {
+
+struct Context {
+  cublasHandle_t handle = nullptr;
+  cublasLtHandle_t lt = nullptr;
+  unsigned* errors = nullptr;
+  void* workspace = nullptr;
+  Context() {
+    CUDA_CHECK(cudaMalloc(&errors, sizeof(unsigned)));
+    CUDA_CHECK(cudaMalloc(&workspace, kLtWorkspaceBytes));
+    CUDA_CHECK(cudaMemsetAsync(errors, 0, sizeof(unsigned), stream()));
+    CUBLAS_CHECK(cublasCreate(&handle));
+    CUBLAS_CHECK(cublasSetStream(handle, stream()));
+    // The fp32 path is the parity path: no TF32 or other reduced-precision shortcuts.
+    CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_PEDANTIC_MATH));
+    CUBLAS_CHECK(cublasLtCreate(&lt));
+  }
+  // Never destroyed: the driver may already be shutting down when static destructors run.
+};
+
+Context& context() {
+  static Context* c = new Context();
+  return *c;
+}
+
+}  // namespace
+
+void call_failed(const char* call, const char* file, int line, const std::string& detail) {
+  throw Error(fmt::format("{} failed ({}:{}): {}", call, file, line, detail));
+}
+
+std::string cublas_status_text(cublasStatus_t status) {
+  return fmt::format("{}: {}", cublasGetStatusName(status), cublasGetStatusString(status));
+}
+
+// The legacy default stream: synchronous with plain cudaMemcpy, which keeps tests and the host-side
+// copies of setup code simple. A dedicated stream is a one-line change here.
+cudaStream_t stream() { return nullptr; }
+cublasHandle_t cublas() { return context().handle; }
+cublasLtHandle_t cublas_lt() { return context().lt; }
+void* lt_workspace() { return context().workspace; }
+unsigned* error_word() { return context().errors; }
+
+Scratch::Scratch(std::size_t bytes) {
+  if (bytes > 0) CUDA_CHECK(cudaMallocAsync(&p_, bytes, stream()));
+}
+Scratch::~Scratch() {
+  if (p_) cudaFreeAsync(p_, stream());  // a destructor must not throw; a failure here surfaces at the next check
+}
+
+unsigned grid_for(i64 count, int threads) {
+  const i64 blocks = (count + threads - 1) / threads;
+  HRM_CHECK(blocks <= INT_MAX, "grid of {} blocks exceeds the CUDA limit", blocks);
+  return static_cast<unsigned>(blocks > 0 ? blocks : 1);
+}
+
+void check_launch(const char* kernel, const char* file, int line) {
+  const cudaError_t status = cudaGetLastError();
+  if (status != cudaSuccess) call_failed(kernel, file, line, cudaGetErrorString(status));
+}
+
+}  // namespace hrm::cuda
+
+namespace hrm {
+
+void CudaOps::check_errors() {
+  unsigned bits = 0;
+  CUDA_CHECK(cudaMemcpyAsync(&bits, cuda::error_word(), sizeof bits, cudaMemcpyDeviceToHost, cuda::stream()));
+  CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
+  if (bits == 0) return;
+  CUDA_CHECK(cudaMemsetAsync(cuda::error_word(), 0, sizeof(unsigned), cuda::stream()));
+  std::string what;
+  if (bits & cuda::kNegativeTokenId) what += "embedding: a token id is negative; ";
+  if (bits & cuda::kBadLabel) what += "token loss: a label is neither -100 nor in [0, vocab); ";
+  if (bits & cuda::kBadPuzzleId) what += "sign-SGD: a puzzle id is outside the embedding table; ";
+  what.resize(what.size() - 2);
+  HRM_CHECK(false, "CUDA input checks failed: {}", what);
+}
+
+}  // namespace hrm

@@ -1,0 +1,36 @@
+// cuda_check.hpp: CUDA_CHECK and CUBLAS_CHECK, the CUDA members of the one error family
+// (common/error.hpp). A failed call throws hrm::Error naming the call, file:line and the runtime's
+// own description of the status ("cudaMalloc(&p, bytes) failed (trainer/cuda/x.cu:12): out of memory").
+// Kernel launches are checked with CUDA_CHECK(cudaGetLastError()), which does not synchronise.
+#pragma once
+
+#include <string>
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include "common/error.hpp"
+
+namespace hrm::cuda {
+
+// Throws hrm::Error("CALL failed (file:line): DETAIL").
+[[noreturn]] void call_failed(const char* call, const char* file, int line, const std::string& detail);
+// cuBLAS's status name and description ("CUBLAS_STATUS_INVALID_VALUE: an invalid value...").
+std::string cublas_status_text(cublasStatus_t status);
+
+}  // namespace hrm::cuda
+
+#define CUDA_CHECK(call)                                                                           \
+  do {                                                                                             \
+    const cudaError_t hrm_cuda_status_ = (call);                                                   \
+    if (hrm_cuda_status_ != cudaSuccess)                                                           \
+      ::hrm::cuda::call_failed(#call, __FILE__, __LINE__, cudaGetErrorString(hrm_cuda_status_));   \
+  } while (0)
+
+#define CUBLAS_CHECK(call)                                                                          \
+  do {                                                                                              \
+    const cublasStatus_t hrm_cublas_status_ = (call);                                               \
+    if (hrm_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                                \
+      ::hrm::cuda::call_failed(#call, __FILE__, __LINE__,                                           \
+                               ::hrm::cuda::cublas_status_text(hrm_cublas_status_));                \
+  } while (0)

@@ -1,0 +1,29 @@
+// cuda_ops.hpp: the CUDA backend of the op contract (trainer/ops/ops.hpp), float32, every pointer
+// a device pointer (SeqLoss records, argmax and seq_scale included). One .cu file per op family,
+// forward and backward side by side (linear.cu, rms_norm.cu, rope.cu, attention.cu, swiglu.cu,
+// elementwise.cu, embedding.cu, token_loss.cu); the matching .cuh holds what other families reuse.
+// Shapes and = / += rules are the contract's; they are not repeated here.
+//
+// Every op only enqueues work on cuda::stream() and returns: nothing synchronises with the host
+// inside a step. Input checks the CPU backend does with HRM_CHECK (token ids >= 0, labels in range)
+// cannot throw from a kernel: a kernel that meets a bad value sets a bit in a device-side error
+// word and treats the value as harmlessly as it can (a zero row); check_errors() (which
+// synchronises, so once per step) throws hrm::Error if any bit is set, and clears them.
+// Only T = float is instantiated (the fp32 parity path; float64 gradient checks stay on the CPU).
+#pragma once
+
+#include <cstdint>
+
+#include "trainer/ops/ops.hpp"
+
+namespace hrm {
+
+struct CudaOps {
+  HRM_OPS_CONTRACT_DECLARATIONS
+
+  // Waits for the queued work and throws hrm::Error naming every input check a kernel failed since
+  // the last call (then clears them). Call once per step, after the step's work is queued.
+  static void check_errors();
+};
+
+}  // namespace hrm

@@ -1,0 +1,54 @@
+// swiglu.cu: the SwiGLU gate, h = silu(g) * u with [g | u] = gu (HRM-SPEC 1.5).
+//
+// Shapes: gu, dgu (n, 2*inter), each row [gate | up]; h, dh (n, inter).
+//   swiglu_forward:  h = silu(g) * u, silu(g) = g / (1 + exp(-g))                        (=)
+//   swiglu_backward: dg = dh * u * sigmoid(g) * (1 + g * (1 - sigmoid(g))),
+//                    du = dh * silu(g)                                                   (=)
+// exp(-g) overflows to +inf for very negative g, giving silu = -0 and sigmoid = 0, never NaN.
+// One thread per (row, j); the full-precision exp (not __expf), as the CPU's is within a few ulp.
+#include "trainer/cuda/context.cuh"
+#include "trainer/cuda/cuda_ops.hpp"
+
+namespace hrm {
+namespace {
+
+using cuda::i64;
+
+template <class T> __global__ void swiglu_forward_kernel(T* h, const T* gu, i64 inter, i64 count) {
+  const i64 i = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= count) return;
+  const i64 r = i / inter, j = i % inter;
+  const T g = gu[r * 2 * inter + j], u = gu[r * 2 * inter + inter + j];
+  h[i] = g / (T(1) + exp(-g)) * u;
+}
+
+template <class T> __global__ void swiglu_backward_kernel(T* dgu, const T* dh, const T* gu, i64 inter, i64 count) {
+  const i64 i = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= count) return;
+  const i64 r = i / inter, j = i % inter;
+  const T g = gu[r * 2 * inter + j], u = gu[r * 2 * inter + inter + j], d = dh[i];
+  const T sig = T(1) / (T(1) + exp(-g));
+  dgu[r * 2 * inter + j] = d * u * sig * (T(1) + g * (T(1) - sig));
+  dgu[r * 2 * inter + inter + j] = d * g * sig;
+}
+
+}  // namespace
+
+template <class T> void CudaOps::swiglu_forward(T* h, const T* gu, i64 n, i64 inter) {
+  const i64 count = n * inter;
+  if (count == 0) return;
+  swiglu_forward_kernel<<<cuda::grid_for(count), cuda::kThreads, 0, cuda::stream()>>>(h, gu, inter, count);
+  HRM_CUDA_CHECK_LAUNCH(swiglu_forward_kernel);
+}
+
+template <class T> void CudaOps::swiglu_backward(T* dgu, const T* dh, const T* gu, i64 n, i64 inter) {
+  const i64 count = n * inter;
+  if (count == 0) return;
+  swiglu_backward_kernel<<<cuda::grid_for(count), cuda::kThreads, 0, cuda::stream()>>>(dgu, dh, gu, inter, count);
+  HRM_CUDA_CHECK_LAUNCH(swiglu_backward_kernel);
+}
+
+template void CudaOps::swiglu_forward<float>(float*, const float*, std::int64_t, std::int64_t);
+template void CudaOps::swiglu_backward<float>(float*, const float*, const float*, std::int64_t, std::int64_t);
+
+}  // namespace hrm
