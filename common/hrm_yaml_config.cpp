@@ -31,6 +31,15 @@ struct YNode {
   SourcePos pos;                                       // where the key (or list item) was written
   std::string ref;                                     // a whole `${...}`: the absolute path it copied
 
+  // Declared here, defaulted after the struct: clang 14 with libstdc++ 12 instantiates the implicit
+  // members of std::vector<std::pair<std::string, YNode>> while YNode is still incomplete (g++ defers).
+  YNode();
+  YNode(const YNode&);
+  YNode(YNode&&) noexcept;
+  YNode& operator=(const YNode&);
+  YNode& operator=(YNode&&) noexcept;
+  ~YNode();
+
   YNode* get(const std::string& k) {
     for (auto& f : fields) if (f.first == k) return &f.second;
     return nullptr;
@@ -40,6 +49,13 @@ struct YNode {
     return nullptr;
   }
 };
+
+YNode::YNode() = default;
+YNode::YNode(const YNode&) = default;
+YNode::YNode(YNode&&) noexcept = default;
+YNode& YNode::operator=(const YNode&) = default;
+YNode& YNode::operator=(YNode&&) noexcept = default;
+YNode::~YNode() = default;
 
 using Kind = YNode::Kind;
 
