@@ -510,7 +510,7 @@ std::string suggest_key(const std::string& name, const KeySpec* begin, const Key
   std::string best;
   std::size_t best_d = 4;
   for (auto* s = begin; s != end; ++s) {
-    const auto d = edit_distance(name, s->name);
+    const auto d = edit_distance(name, s->name, best_d);
     if (d < best_d) { best_d = d; best = prefix + s->name; }
   }
   if (prefix.empty() && name == "loss_type") best = "arch.loss.loss_type";

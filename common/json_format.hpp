@@ -11,4 +11,8 @@ std::string python_float_repr(double v);                 // repr(float): "1.0", 
 std::string python_json_string(const std::string& s);    // json.dumps(str) with ensure_ascii=True
 std::string python_json_string_list(const std::vector<std::string>& v);  // json.dumps(list)
 
+// Strict UTF-8 (no overlong forms, surrogates or code points above U+10FFFF): what TOML and JSON
+// readers accept back, so a string that passes can be written into either and read again.
+bool is_valid_utf8(const std::string& s);
+
 }  // namespace hrm
