@@ -224,6 +224,8 @@ void validate_config(const Config& c) {
   const auto& t = c.train;
   // The one free-form string: an override or a YAML value can carry any bytes, and resolved.toml,
   // config.json and the reports must be able to hold it (found by fuzz_config: data.path=x\xd4y).
+  // parse_config says "missing" first; an override `data.path=` reaches this (found by fuzz_config).
+  check(!c.data.path.empty(), c, "data.path", "is empty", "give the dataset folder, e.g. data.path=data/sudoku-extreme-1k-aug-1000");
   check(is_valid_utf8(c.data.path) && c.data.path.find('\0') == std::string::npos, c, "data.path",
         "is not valid UTF-8 text (or holds a NUL byte)", "give the dataset folder's path as plain text");
   const std::string pos = "must be a positive integer";

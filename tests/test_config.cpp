@@ -117,6 +117,9 @@ TEST_CASE("config fuzz regression: data.path must be valid UTF-8 without NUL, a 
   validate_config(c);
   CHECK(config_to_toml(c).find("path = \"\\u007fy\"") != std::string::npos);
   CHECK(parse_config(config_to_toml(c), "resolved.toml").data.path == "\x7fy");
+  // Found by fuzz_config (regress-override-empty-path): `data.path=` validated, and its resolved.toml did not load.
+  apply_override(c, "data.path=");
+  CHECK_THROWS_WITH_AS(validate_config(c), doctest::Contains("override 'data.path=': 'data.path' is empty"), InputError);
 }
 
 TEST_CASE("config: a missing file is one clear error") {
