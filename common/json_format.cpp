@@ -39,6 +39,12 @@ std::string python_float_repr(double v) {
   return sign + digits.substr(0, int_len) + "." + digits.substr(int_len);
 }
 
+std::string json_error_reason(const std::exception& e) {
+  const std::string w = e.what();
+  const auto k = w.find("] ");
+  return w.rfind("[json.exception.", 0) == 0 && k != std::string::npos ? w.substr(k + 2) : w;
+}
+
 bool is_valid_utf8(const std::string& s) {
   for (std::size_t i = 0; i < s.size();) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
