@@ -281,18 +281,37 @@ void validate_config(const Config& c) {
 
 namespace {
 
-// A TOML basic string: JSON's escapes are TOML's, except that TOML also forbids a raw DEL (U+007F),
-// which json.dumps leaves as it is (found by fuzz_config: data.path="\x7fy" wrote a resolved.toml
-// that did not load).
+// A TOML basic string, ASCII only, as json.dumps writes a BMP string, except where TOML differs:
+// DEL (U+007F) is escaped (TOML forbids it raw, JSON does not: found by fuzz_config with
+// data.path="\x7fy") and a character above U+FFFF is one \UXXXXXXXX (TOML rejects JSON's surrogate
+// pairs: found by the regression test of that fuzz finding, with data.path="data/été 🧩").
 std::string toml_string(const std::string& s) {
-  const std::string j = python_json_string(s);
-  std::string out;
-  out.reserve(j.size());
-  for (char ch : j) {
-    if (ch == '\x7f') out += "\\u007f";
-    else out += ch;
+  if (!is_valid_utf8(s)) throw InputError("", "a string setting is not valid UTF-8", "validate the config first");
+  std::string out = "\"";
+  for (std::size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    std::size_t extra = 0;
+    unsigned cp = c;
+    if (c >= 0xF0) { extra = 3; cp = c & 0x07; }
+    else if (c >= 0xE0) { extra = 2; cp = c & 0x0F; }
+    else if (c >= 0xC0) { extra = 1; cp = c & 0x1F; }
+    for (std::size_t k = 1; k <= extra; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    i += extra + 1;
+    switch (cp) {
+      case '"': out += "\\\""; continue;
+      case '\\': out += "\\\\"; continue;
+      case '\n': out += "\\n"; continue;
+      case '\r': out += "\\r"; continue;
+      case '\t': out += "\\t"; continue;
+      case '\b': out += "\\b"; continue;
+      case '\f': out += "\\f"; continue;
+      default: break;
+    }
+    if (cp >= 0x20 && cp < 0x7f) out += static_cast<char>(cp);
+    else if (cp <= 0xFFFF) out += fmt::format("\\u{:04x}", cp);
+    else out += fmt::format("\\U{:08x}", cp);
   }
-  return out;
+  return out + "\"";
 }
 
 }  // namespace

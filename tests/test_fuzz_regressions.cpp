@@ -31,6 +31,8 @@ std::string input_error_of(F f) {
   return "(no error)";
 }
 
+bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
 }  // namespace
 
 // Found by fuzz_dataset_json (regress-number-overflow.json): nlohmann's parser throws out_of_range,
@@ -38,29 +40,27 @@ std::string input_error_of(F f) {
 TEST_CASE("every JSON reader: a number too large for a double is one InputError naming the file") {
   TempDir d;
   const std::string huge = "444444444444444e44444440";
-  CHECK(input_error_of([&] { metadata_from_json("{\"pad_id\": " + huge + "}", "x/dataset.json"); }) ==
-        doctest::Contains("x/dataset.json: malformed JSON: number overflow parsing"));
+  CHECK(has(input_error_of([&] { metadata_from_json("{\"pad_id\": " + huge + "}", "x/dataset.json"); }), "x/dataset.json: malformed JSON: number overflow parsing"));
 
   std::filesystem::create_directories(d / "ds");
   write_file(d / "ds/identifiers.json", "[\"<blank>\", " + huge + "]");
-  CHECK(input_error_of([&] { read_identifiers(d / "ds"); }) == doctest::Contains("identifiers.json: malformed JSON: number overflow"));
+  CHECK(has(input_error_of([&] { read_identifiers(d / "ds"); }), "identifiers.json: malformed JSON: number overflow"));
 
   write_file(d / "task.json", "{\"train\": [{\"input\": [[" + huge + "]], \"output\": [[1]]}], \"test\": []}");
-  CHECK(input_error_of([&] { read_arc_task(d / "task.json"); }) == doctest::Contains("task.json: malformed JSON: number overflow"));
+  CHECK(has(input_error_of([&] { read_arc_task(d / "task.json"); }), "task.json: malformed JSON: number overflow"));
 
   const std::string header = "{\"a\":{\"dtype\":\"U8\",\"shape\":[" + huge + "],\"data_offsets\":[0,1]}}";
   std::string st(8, '\0');
   const std::uint64_t n = header.size();
   std::memcpy(st.data(), &n, 8);
   write_file(d / "c.safetensors", st + header + "x");
-  CHECK(input_error_of([&] { SafetensorsFile::open(d / "c.safetensors"); }) ==
-        doctest::Contains("c.safetensors: malformed JSON header: number overflow"));
+  CHECK(has(input_error_of([&] { SafetensorsFile::open(d / "c.safetensors"); }), "c.safetensors: malformed JSON header: number overflow"));
 
   std::filesystem::create_directories(d / "run");
   write_file(d / "run/run.json", "{\"format_version\": 1, \"status\": \"finished\", \"config\": \"c.toml\", \"total_steps\": 10, \"world_size\": 1}\n");
   write_file(d / "run/metrics.jsonl", "{\"step\": 1, \"loss\": " + huge + "}\n");
-  CHECK(input_error_of([&] { read_run_dir(d / "run"); }) == doctest::Contains("metrics.jsonl:1: not a JSON line: number overflow"));
+  CHECK(has(input_error_of([&] { read_run_dir(d / "run"); }), "metrics.jsonl:1: not a JSON line: number overflow"));
   write_file(d / "run/metrics.jsonl", "");
   write_file(d / "run/run.json", "{\"format_version\": " + huge + "}");
-  CHECK(input_error_of([&] { read_run_dir(d / "run"); }) == doctest::Contains("run.json: not valid JSON: number overflow"));
+  CHECK(has(input_error_of([&] { read_run_dir(d / "run"); }), "run.json: not valid JSON: number overflow"));
 }
