@@ -297,17 +297,8 @@ std::string toml_string(const std::string& s) {
     else if (c >= 0xC0) { extra = 1; cp = c & 0x1F; }
     for (std::size_t k = 1; k <= extra; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
     i += extra + 1;
-    switch (cp) {
-      case '"': out += "\\\""; continue;
-      case '\\': out += "\\\\"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\r': out += "\\r"; continue;
-      case '\t': out += "\\t"; continue;
-      case '\b': out += "\\b"; continue;
-      case '\f': out += "\\f"; continue;
-      default: break;
-    }
-    if (cp >= 0x20 && cp < 0x7f) out += static_cast<char>(cp);
+    if (const char* e = short_escape(cp)) out += e;
+    else if (cp >= 0x20 && cp < 0x7f) out += static_cast<char>(cp);
     else if (cp <= 0xFFFF) out += fmt::format("\\u{:04x}", cp);
     else out += fmt::format("\\U{:08x}", cp);
   }

@@ -67,20 +67,24 @@ bool is_valid_utf8(const std::string& s) {
   return true;
 }
 
+const char* short_escape(unsigned c) {
+  switch (c) {
+    case '"': return "\\\"";
+    case '\\': return "\\\\";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    case '\b': return "\\b";
+    case '\f': return "\\f";
+    default: return nullptr;
+  }
+}
+
 std::string python_json_string(const std::string& s) {
   std::string out = "\"";
   for (std::size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"': out += "\\\""; continue;
-      case '\\': out += "\\\\"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\r': out += "\\r"; continue;
-      case '\t': out += "\\t"; continue;
-      case '\b': out += "\\b"; continue;
-      case '\f': out += "\\f"; continue;
-      default: break;
-    }
+    if (const char* e = short_escape(c)) { out += e; continue; }
     if (c < 0x20) { char b[8]; std::snprintf(b, sizeof b, "\\u%04x", c); out += b; continue; }
     if (c < 0x80) { out += static_cast<char>(c); continue; }
     // Decode UTF-8 and escape as \uXXXX (surrogate pairs above the BMP), as ensure_ascii does.

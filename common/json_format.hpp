@@ -16,6 +16,9 @@ std::string python_json_string_list(const std::vector<std::string>& v);  // json
 // readers accept back, so a string that passes can be written into either and read again.
 bool is_valid_utf8(const std::string& s);
 
+// The two-character escape JSON and TOML share for `c` (\" \\ \n \r \t \b \f), or nullptr.
+const char* short_escape(unsigned c);
+
 // A JSON library exception's message without its "[json.exception.out_of_range.406] " prefix.
 // nlohmann's parser throws out_of_range (not parse_error) for a number too large for a double
 // ("1e400"), so every reader catches both (found by fuzz_dataset_json).

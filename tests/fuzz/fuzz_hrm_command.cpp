@@ -24,13 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   hrm_fuzz::accept_input_errors([&] {
     const hrm::HrmYamlConfig c = hrm::hrm_command_line_config(argv);
-    const std::string toml = hrm::hrm_yaml_to_toml(c);
-    try {
-      hrm::validate_config(hrm::parse_config(toml, "converted.toml"));
-    } catch (const hrm::InputError& e) {
-      std::fprintf(stderr, "an accepted command converts to TOML that does not load: %s\n%s\n", e.what(), toml.c_str());
-      std::abort();
-    }
+    hrm_fuzz::check_toml_reloads(hrm::hrm_yaml_to_toml(c), "an accepted command");
   });
   return 0;
 }

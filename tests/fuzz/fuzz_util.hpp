@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <string>
 
+#include "common/config.hpp"
 #include "common/error.hpp"
 
 namespace hrm_fuzz {
@@ -54,6 +55,17 @@ void accept_input_errors(Fn&& fn) {
   try {
     fn();
   } catch (const hrm::InputError&) {
+  }
+}
+
+// An accepted input's TOML rendering (resolved.toml, `hrm config convert`) must load and validate
+// again; a file hrmkit writes and then refuses is a bug, so this aborts (a crash to the fuzzer).
+inline void check_toml_reloads(const std::string& toml, const char* what) {
+  try {
+    hrm::validate_config(hrm::parse_config(toml, "reloaded.toml"));
+  } catch (const hrm::InputError& e) {
+    std::fprintf(stderr, "%s renders to TOML that does not load: %s\n%s\n", what, e.what(), toml.c_str());
+    std::abort();
   }
 }
 
