@@ -28,7 +28,7 @@ std::string suggest(const std::string& key, Config& c) {
   std::string best;
   std::size_t best_d = 4;
   for (auto& f : config_fields(c)) {
-    const auto d = edit_distance(key, f.key);
+    const auto d = edit_distance(key, f.key, best_d);
     if (d < best_d) { best_d = d; best = f.key; }
   }
   return best.empty() ? "see README.md 'Configuration' for the keys" : "did you mean '" + best + "'?";
@@ -76,7 +76,11 @@ void check(bool ok, const Config& c, const std::string& key, const std::string& 
 }  // namespace
 
 // Case-insensitive Levenshtein distance, for "did you mean" hints.
-std::size_t edit_distance(const std::string& a, const std::string& b) {
+std::size_t edit_distance(const std::string& a, const std::string& b, std::size_t cap) {
+  // The distance is at least the length difference: a fuzzed multi-kilobyte key skips the
+  // O(|a| |b|) table (it took most of fuzz_config's time).
+  if ((a.size() > b.size() ? a.size() - b.size() : b.size() - a.size()) >= cap) return cap;
+  const auto lower = [](char ch) { return std::tolower(static_cast<unsigned char>(ch)); };  // a negative char is UB
   std::vector<std::size_t> d(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) d[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
@@ -84,11 +88,11 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
     d[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
       const std::size_t t = d[j];
-      d[j] = std::min({d[j] + 1, d[j - 1] + 1, prev + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1)});
+      d[j] = std::min({d[j] + 1, d[j - 1] + 1, prev + (lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1)});
       prev = t;
     }
   }
-  return d[b.size()];
+  return std::min(d[b.size()], cap);
 }
 
 std::string SourcePos::str() const {
@@ -218,6 +222,12 @@ void apply_override(Config& c, const std::string& kv) {
 void validate_config(const Config& c) {
   const auto& a = c.arch;
   const auto& t = c.train;
+  // The one free-form string: an override or a YAML value can carry any bytes, and resolved.toml,
+  // config.json and the reports must be able to hold it (found by fuzz_config: data.path=x\xd4y).
+  // parse_config says "missing" first; an override `data.path=` reaches this (found by fuzz_config).
+  check(!c.data.path.empty(), c, "data.path", "is empty", "give the dataset folder, e.g. data.path=data/sudoku-extreme-1k-aug-1000");
+  check(is_valid_utf8(c.data.path) && c.data.path.find('\0') == std::string::npos, c, "data.path",
+        "is not valid UTF-8 text (or holds a NUL byte)", "give the dataset folder's path as plain text");
   const std::string pos = "must be a positive integer";
   const bool trm = a.family == "trm";
   check(a.family == "hrm" || trm, c, "arch.family", fmt::format("is '{}'; expected \"hrm\" or \"trm\"", a.family));
@@ -269,6 +279,34 @@ void validate_config(const Config& c) {
         fmt::format("is '{}'; expected \"short\", \"long\" or \"auto\"", c.task.horizon));
 }
 
+namespace {
+
+// A TOML basic string, ASCII only, as json.dumps writes a BMP string, except where TOML differs:
+// DEL (U+007F) is escaped (TOML forbids it raw, JSON does not: found by fuzz_config with
+// data.path="\x7fy") and a character above U+FFFF is one \UXXXXXXXX (TOML rejects JSON's surrogate
+// pairs: found by the regression test of that fuzz finding, with data.path="data/été 🧩").
+std::string toml_string(const std::string& s) {
+  if (!is_valid_utf8(s)) throw InputError("", "a string setting is not valid UTF-8", "validate the config first");
+  std::string out = "\"";
+  for (std::size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    std::size_t extra = 0;
+    unsigned cp = c;
+    if (c >= 0xF0) { extra = 3; cp = c & 0x07; }
+    else if (c >= 0xE0) { extra = 2; cp = c & 0x0F; }
+    else if (c >= 0xC0) { extra = 1; cp = c & 0x1F; }
+    for (std::size_t k = 1; k <= extra; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    i += extra + 1;
+    if (const char* e = short_escape(cp)) out += e;
+    else if (cp >= 0x20 && cp < 0x7f) out += static_cast<char>(cp);
+    else if (cp <= 0xFFFF) out += fmt::format("\\u{:04x}", cp);
+    else out += fmt::format("\\U{:08x}", cp);
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
 std::string config_to_toml(const Config& cc) {
   Config c = cc;
   std::string out = "# resolved hrmkit config (every key, defaults filled in)\n";
@@ -282,7 +320,7 @@ std::string config_to_toml(const Config& cc) {
       std::string v;
       if constexpr (std::is_same_v<T, std::int64_t>) v = std::to_string(*p);
       else if constexpr (std::is_same_v<T, double>) v = python_float_repr(*p);
-      else if constexpr (std::is_same_v<T, std::string>) v = python_json_string(*p);
+      else if constexpr (std::is_same_v<T, std::string>) v = toml_string(*p);
       else v = *p ? "true" : "false";
       out += name + " = " + v + "\n";
     }, f.ref);

@@ -100,7 +100,8 @@ struct ConfigField {
   FieldRef ref;
 };
 std::vector<ConfigField> config_fields(Config& c);     // the schema: every key, in file order
-std::size_t edit_distance(const std::string& a, const std::string& b);  // case-insensitive, for "did you mean"
+// Case-insensitive, for "did you mean"; at most `cap` (returned at once when the lengths differ by cap or more).
+std::size_t edit_distance(const std::string& a, const std::string& b, std::size_t cap = SIZE_MAX);
 
 Config load_config(const std::string& path);           // parse + validate
 Config parse_config(const std::string& toml_text, const std::string& source_name);

@@ -17,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "common/error.hpp"
+#include "common/json_format.hpp"
 
 namespace hrm {
 namespace {
@@ -31,6 +32,15 @@ struct YNode {
   SourcePos pos;                                       // where the key (or list item) was written
   std::string ref;                                     // a whole `${...}`: the absolute path it copied
 
+  // Declared here, defaulted after the struct: clang 14 with libstdc++ 12 instantiates the implicit
+  // members of std::vector<std::pair<std::string, YNode>> while YNode is still incomplete (g++ defers).
+  YNode();
+  YNode(const YNode&);
+  YNode(YNode&&) noexcept;
+  YNode& operator=(const YNode&);
+  YNode& operator=(YNode&&) noexcept;
+  ~YNode();
+
   YNode* get(const std::string& k) {
     for (auto& f : fields) if (f.first == k) return &f.second;
     return nullptr;
@@ -40,6 +50,13 @@ struct YNode {
     return nullptr;
   }
 };
+
+YNode::YNode() = default;
+YNode::YNode(const YNode&) = default;
+YNode::YNode(YNode&&) noexcept = default;
+YNode& YNode::operator=(const YNode&) = default;
+YNode& YNode::operator=(YNode&&) noexcept = default;
+YNode::~YNode() = default;
 
 using Kind = YNode::Kind;
 
@@ -494,7 +511,7 @@ std::string suggest_key(const std::string& name, const KeySpec* begin, const Key
   std::string best;
   std::size_t best_d = 4;
   for (auto* s = begin; s != end; ++s) {
-    const auto d = edit_distance(name, s->name);
+    const auto d = edit_distance(name, s->name, best_d);
     if (d < best_d) { best_d = d; best = prefix + s->name; }
   }
   if (prefix.empty() && name == "loss_type") best = "arch.loss.loss_type";
@@ -713,18 +730,42 @@ HrmYamlConfig load_hrm_yaml_config(const std::string& path, const std::vector<st
   return read_hrm_yaml_config(HydraSource{path, ""}, overrides);
 }
 
+namespace {
+
+// Text for a TOML comment: a YAML value or an override may hold a newline (which would end the
+// comment and inject TOML), control characters or invalid UTF-8, all of which TOML forbids in
+// comments; those bytes are written as \xNN (found by fuzz_hrm_yaml).
+std::string comment_text(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const std::size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (c >= 0x80 && len != 0 && i + len <= s.size() && is_valid_utf8(s.substr(i, len))) {
+      out += s.substr(i, len);
+      i += len;
+      continue;
+    }
+    if (c >= 0x80 || (c < 0x20 && c != '\t') || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+    else out += static_cast<char>(c);
+    ++i;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string hrm_yaml_to_toml(const HrmYamlConfig& r) {
   const Config& c = r.config;
-  std::string out = fmt::format("# Converted by `hrm config convert` from {} ({}'s hydra config, model {}).\n", c.source_file,
-                                r.layout, r.arch_name);
+  std::string out = fmt::format("# Converted by `hrm config convert` from {} ({}'s hydra config, model {}).\n",
+                                comment_text(c.source_file), comment_text(r.layout), comment_text(r.arch_name));
   if (!c.overrides.empty()) {
     out += "# overrides:";
-    for (const auto& o : c.overrides) out += " " + o;
+    for (const auto& o : c.overrides) out += " " + comment_text(o);
     out += "\n";
   }
   if (!r.ignored.empty()) {
     out += "# read but not part of hrmkit's analysis:\n";
-    for (const auto& i : r.ignored) out += "#   " + i + "\n";
+    for (const auto& i : r.ignored) out += "#   " + comment_text(i) + "\n";
   }
   if (!c.positions.count("hardware.num_gpus") && c.source_format == "hrm-yaml")
     out += "# HRM's YAML does not record the GPU count: set [hardware] num_gpus to the torchrun world size.\n";

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -82,6 +83,17 @@ struct HeaderParser {
     return out;
   }
 };
+
+// elem_bytes times the product of `shape` into `out`; false when it overflows int64. A zero
+// dimension makes it 0 whatever the others are (the product is not formed left to right).
+bool shape_bytes(const std::vector<std::int64_t>& shape, std::int64_t elem_bytes, std::int64_t& out) {
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) { out = 0; return true; }
+  std::int64_t n = elem_bytes;
+  for (auto d : shape)
+    if (__builtin_mul_overflow(n, d, &n)) return false;
+  out = n;
+  return true;
+}
 
 }  // namespace
 
@@ -190,7 +202,12 @@ NpyArray NpyArray::open(const std::string& path) {
   else throw InputError(path, fmt::format("dtype '{}' is not supported; expected |u1, <i4 or <i8", descr));
 
   const std::size_t data_off = hstart + hlen;
-  const std::size_t need = static_cast<std::size_t>(a.size()) * dtype_size(a.dtype_);
+  std::int64_t need_bytes = 0;
+  if (!shape_bytes(a.shape_, static_cast<std::int64_t>(dtype_size(a.dtype_)), need_bytes))
+    throw InputError(path, fmt::format("shape {} of {} needs more than 2^63 bytes; the file holds {}", shape_repr(a.shape_),
+                                       descr, len - data_off),
+                     "the header's shape is corrupt: write the array again with np.save");
+  const std::size_t need = static_cast<std::size_t>(need_bytes);
   if (len - data_off != need)
     throw InputError(path, fmt::format("data is {} bytes but shape {} of {} needs {} bytes{}",
                                        len - data_off, shape_repr(a.shape_), descr, need,
@@ -212,8 +229,8 @@ NpyArray& NpyArray::operator=(NpyArray&& o) noexcept {
 NpyArray::~NpyArray() { if (map_) ::munmap(map_, map_len_); }
 
 std::int64_t NpyArray::size() const {
-  std::int64_t n = 1;
-  for (auto d : shape_) n *= d;
+  std::int64_t n = 0;
+  shape_bytes(shape_, 1, n);  // open() checked that it fits
   return n;
 }
 
@@ -236,6 +253,7 @@ std::vector<std::int64_t> NpyArray::to_int64() const {
 void NpyArray::copy_row_u8(std::int64_t row, std::uint8_t* out) const {
   HRM_CHECK(shape_.size() == 2, "{} is not 2-D", path_);
   const std::int64_t w = shape_[1];
+  if (w == 0) return;  // a (N, 0) array: `out` may be the null data() of an empty vector (memcpy(nullptr, .., 0) is UB)
   if (dtype_ == DType::U8) { std::memcpy(out, data_ + row * w, static_cast<std::size_t>(w)); return; }
   for (std::int64_t j = 0; j < w; ++j) {
     const std::int64_t v = at(row * w + j);

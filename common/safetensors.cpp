@@ -25,6 +25,7 @@
 
 #include "common/atomic_write.hpp"
 #include "common/error.hpp"
+#include "common/json_format.hpp"
 
 namespace fs = std::filesystem;
 
@@ -403,6 +404,8 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
     std::string what = e.what();
     if (auto k = what.find("] "); k != std::string::npos) what = what.substr(k + 2);
     throw InputError(path, fmt::format("malformed JSON header: {}", what), kHint);
+  } catch (const nlohmann::json::out_of_range& e) {
+    throw InputError(path, fmt::format("malformed JSON header: {}", json_error_reason(e)), kHint);
   }
   if (!j.is_object()) throw InputError(path, "the JSON header is not an object", kHint);
 

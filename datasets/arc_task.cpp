@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/json_format.hpp"
 
 namespace hrm {
 namespace {
@@ -97,6 +98,8 @@ ArcTask read_arc_task(const std::string& path) {
     j = Json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw InputError(path, "malformed JSON at " + line_col(text, e.byte));
+  } catch (const nlohmann::json::out_of_range& e) {
+    throw InputError(path, "malformed JSON: " + json_error_reason(e));
   }
   if (!j.is_object()) throw InputError(path, fmt::format("expected a JSON object, found {}", j.type_name()));
 

@@ -65,6 +65,8 @@ DatasetMetadata metadata_from_json(const std::string& text, const std::string& p
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw InputError(path, fmt::format("malformed JSON at byte {}: {}", e.byte, e.what()), "rebuild the dataset");
+  } catch (const nlohmann::json::out_of_range& e) {
+    throw InputError(path, "malformed JSON: " + json_error_reason(e), "rebuild the dataset");
   }
   if (!j.is_object()) throw InputError(path, "expected a JSON object");
   DatasetMetadata m;
@@ -192,6 +194,8 @@ std::vector<std::string> read_identifiers(const std::string& dataset_dir) {
     j = nlohmann::json::parse(read_text(path, "every HRM dataset has identifiers.json"));
   } catch (const nlohmann::json::parse_error& e) {
     throw InputError(path, fmt::format("malformed JSON at byte {}", e.byte));
+  } catch (const nlohmann::json::out_of_range& e) {
+    throw InputError(path, "malformed JSON: " + json_error_reason(e));
   }
   if (!j.is_array()) throw InputError(path, "expected a JSON list of puzzle names");
   std::vector<std::string> out;

@@ -15,6 +15,7 @@
 
 #include "common/atomic_write.hpp"
 #include "common/error.hpp"
+#include "common/json_format.hpp"
 #include "reports/html_page.hpp"
 #include "reports/render.hpp"
 #include "reports/svg_plot.hpp"
@@ -98,6 +99,9 @@ bool read_jsonl(const std::string& path, std::vector<std::string>& notes, Fn on_
       }
       throw InputError(fmt::format("{}:{}:{}", path, n, e.byte), "not a JSON line: " + parse_reason(e),
                        "each line of a run's log is one JSON object; only a cut-short last line is tolerated");
+    } catch (const json::out_of_range& e) {
+      throw InputError(fmt::format("{}:{}", path, n), "not a JSON line: " + json_error_reason(e),
+                       "each line of a run's log is one JSON object; only a cut-short last line is tolerated");
     }
     if (!j.is_object()) throw InputError(fmt::format("{}:{}", path, n), fmt::format("{}, expected a JSON object", type_name(j)));
     on_object(j, fmt::format("{}:{}", path, n));
@@ -127,6 +131,8 @@ json read_run_json(const std::string& path) {
     j = json::parse(text);
   } catch (const json::parse_error& e) {
     throw InputError(path + ":" + line_col(text, e.byte), "not valid JSON: " + parse_reason(e), kRunHint);
+  } catch (const json::out_of_range& e) {
+    throw InputError(path, "not valid JSON: " + json_error_reason(e), kRunHint);
   }
   if (!j.is_object()) throw InputError(path, fmt::format("{}, expected a JSON object", type_name(j)), kRunHint);
   if (!j.contains("format_version")) throw InputError(path, "no \"format_version\"", kRunHint);

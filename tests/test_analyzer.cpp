@@ -218,7 +218,8 @@ TEST_CASE("rule lr-scaling: the LR is compared with the square-root rule from B 
   const auto ds = one_example_groups(t, 1000);
   Config c = config_for(ds, 384, 1, 10, 10, 20);
   c.train.lr = 7e-5;
-  const Finding* f = find(analyze(c), "lr-scaling");
+  const Report r = analyze(c);  // kept: a pointer into a temporary Report dangled (found by the ASan suite)
+  const Finding* f = find(r, "lr-scaling");
   REQUIRE(f);
   CHECK(f->limit == doctest::Approx(7.0711e-5).epsilon(1e-3));
   CHECK(f->fix == "none needed");

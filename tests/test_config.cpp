@@ -94,6 +94,35 @@ TEST_CASE("config: the resolved TOML reloads to the same config") {
   CHECK(again.puzzle_emb_ndim() == 512);
 }
 
+// Found by fuzz_config (tests/fuzz/corpus/config/regress-override-invalid-utf8): an override put
+// raw bytes into data.path, the config validated, and writing resolved.toml then threw a misleading
+// "invalid UTF-8 in a puzzle name" with no file named.
+TEST_CASE("config fuzz regression: data.path must be valid UTF-8 without NUL, a UTF-8 path round-trips") {
+  Config c = parse_config(kGood, "good.toml");
+  apply_override(c, "data.path=x\xd4y");
+  CHECK_THROWS_WITH_AS(validate_config(c), doctest::Contains("override 'data.path=x"), InputError);
+  CHECK_THROWS_WITH_AS(validate_config(c), doctest::Contains("'data.path' is not valid UTF-8"), InputError);
+  for (const char* bad : {"data.path=\xed\xa0\x80", "data.path=\xc0\xaf", "data.path=\xf4\x90\x80\x80", "data.path=a\xe2\x82"}) {
+    apply_override(c, bad);
+    CHECK_THROWS_AS(validate_config(c), InputError);
+  }
+  apply_override(c, std::string("data.path=a\0b", 13));
+  CHECK_THROWS_AS(validate_config(c), InputError);  // (the message holds the NUL, so doctest cannot match past it)
+  apply_override(c, "data.path=data/\xc3\xa9t\xc3\xa9 \xf0\x9f\xa7\xa9");  // "data/été 🧩"
+  validate_config(c);
+  CHECK(config_to_toml(c).find("path = \"data/\\u00e9t\\u00e9 \\U0001f9e9\"") != std::string::npos);
+  const Config again = parse_config(config_to_toml(c), "resolved.toml");
+  CHECK(again.data.path == c.data.path);
+  // Found by fuzz_config (regress-override-del): a DEL byte is valid UTF-8 and JSON, but TOML wants it escaped.
+  apply_override(c, "data.path=\x7fy");
+  validate_config(c);
+  CHECK(config_to_toml(c).find("path = \"\\u007fy\"") != std::string::npos);
+  CHECK(parse_config(config_to_toml(c), "resolved.toml").data.path == "\x7fy");
+  // Found by fuzz_config (regress-override-empty-path): `data.path=` validated, and its resolved.toml did not load.
+  apply_override(c, "data.path=");
+  CHECK_THROWS_WITH_AS(validate_config(c), doctest::Contains("override 'data.path=': 'data.path' is empty"), InputError);
+}
+
 TEST_CASE("config: a missing file is one clear error") {
   CHECK_THROWS_WITH_AS(load_config("/nonexistent/x.toml"), doctest::Contains("/nonexistent/x.toml: cannot open config file"), InputError);
 }

@@ -257,3 +257,18 @@ TEST_CASE("convert: the TOML of a YAML parses back to the same Config, with the 
   CHECK(has(hrm_yaml_to_toml(hrm), "does not record the GPU count"));
   CHECK(config_to_toml(parse_config(hrm_yaml_to_toml(hrm), "c.toml")) == config_to_toml(hrm.config));
 }
+
+// Found by fuzz_hrm_yaml (tests/fuzz/corpus/hrm_yaml/regress-control-char-in-ignored-key): a left-out
+// key's value went into a TOML comment as written, so a control character made the converted TOML
+// unreadable, and a newline could end the comment and inject keys.
+TEST_CASE("convert fuzz regression: newlines, control bytes and invalid UTF-8 of left-out keys stay inside their comment") {
+  TempDir t;
+  const std::string body = std::string(kRequired) + "run_name: \"x\\n[data]\\npath = \\\"injected\\\"\"\nproject_name: \"a\\x01b\\x7f\\xff\"\n";
+  const HrmYamlConfig c = load_hrm_yaml_config(hrm_primary(t, body), {"+checkpoint_path=\x02\xc3"});
+  const std::string toml = hrm_yaml_to_toml(c);
+  CHECK(has(toml, "\\x0a[data]\\x0apath"));
+  CHECK(has(toml, "a\\x01b\\x7f"));
+  const Config back = parse_config(toml, "converted.toml");
+  CHECK(back.data.path == "data/x");
+  CHECK(config_to_toml(back) == config_to_toml(c.config));
+}

@@ -76,6 +76,27 @@ TEST_CASE("npy bad input: wrong magic, unsupported dtype, Fortran order, truncat
   CHECK_THROWS_WITH_AS(NpyArray::open(d / "missing.npy"), doctest::Contains("missing.npy"), InputError);
 }
 
+// Found by fuzz_npy (tests/fuzz/corpus/npy/regress-shape-product-overflow.npy): the element count
+// was formed as a plain int64 product, so a header shape overflowed (UB) before the size check.
+TEST_CASE("npy fuzz regression: a shape whose byte count overflows int64 is an InputError, a zero dimension is an empty array") {
+  TempDir d;
+  hrm_test::write_file(d / "huge.npy", npy_header(DType::I32, {3037000500, 3037000500}));
+  CHECK_THROWS_WITH_AS(NpyArray::open(d / "huge.npy"), doctest::Contains("needs more than 2^63 bytes"), InputError);
+  hrm_test::write_file(d / "huge2.npy", npy_header(DType::I64, {31691500, 1, 46666666666600, 40, 44}));
+  CHECK_THROWS_WITH_AS(NpyArray::open(d / "huge2.npy"), doctest::Contains("huge2.npy"), InputError);
+  hrm_test::write_file(d / "empty.npy", npy_header(DType::I32, {4611686018427387904LL, 4611686018427387904LL, 0}));
+  const NpyArray e = NpyArray::open(d / "empty.npy");
+  CHECK(e.size() == 0);
+  CHECK(e.to_int64().empty());
+  // Found by fuzz_npy (regress-u1-zero-width-row.npy): a (3, 0) u8 array copied its empty rows with
+  // memcpy into the null data() of an empty vector.
+  write_npy(d / "w0.npy", {3, 0}, std::vector<std::uint8_t>{});
+  const NpyArray w0 = NpyArray::open(d / "w0.npy");
+  std::vector<std::uint8_t> row;
+  for (std::int64_t r = 0; r < 3; ++r) w0.copy_row_u8(r, row.data());
+  CHECK(w0.size() == 0);
+}
+
 TEST_CASE("npy bytes equal numpy.save's (needs Debian python3-numpy)") {
   if (!hrm_test::have_numpy()) { MESSAGE("python3-numpy missing: skipped"); return; }
   TempDir d;
