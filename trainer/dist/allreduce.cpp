@@ -17,11 +17,7 @@
 
 namespace hrm {
 
-#ifdef HRM_HAVE_MPI
-
-namespace dist_detail {
-
-double collective_timeout_s() {
+double dist_timeout_s() {
   static const double t = [] {
     const char* v = std::getenv("HRM_DIST_TIMEOUT_S");
     if (!v || !*v) return 600.0;
@@ -34,9 +30,13 @@ double collective_timeout_s() {
   return t;
 }
 
+#ifdef HRM_HAVE_MPI
+
+namespace dist_detail {
+
 void wait_all(std::vector<MPI_Request>& requests, const std::string& what) {
   const auto start = std::chrono::steady_clock::now();
-  const double limit = collective_timeout_s();
+  const double limit = dist_timeout_s();
   for (std::int64_t spin = 0;; ++spin) {
     int done = 0;
     MPI_CHECK(MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE));
@@ -162,6 +162,14 @@ void check_identical(const World& w, std::uint64_t value, const std::string& wha
                                 what, error_origin()));
 }
 
+void broadcast_bytes(const World& w, void* data, std::size_t bytes, int root, const std::string& what) {
+  if (w.size() == 1) return;
+  HRM_CHECK(bytes < static_cast<std::size_t>(kMaxCount), "broadcast of {} bytes", bytes);
+  std::vector<MPI_Request> req(1);
+  MPI_CHECK(MPI_Ibcast(data, static_cast<int>(bytes), MPI_BYTE, root, MPI_COMM_WORLD, &req[0]));
+  wait_all(req, "broadcast of " + what);
+}
+
 #else  // a build without MPI: only a world of one exists
 
 void allreduce_sum(const World&, float*, std::int64_t, std::int64_t) {}
@@ -176,6 +184,8 @@ void allgather_rows(const World&, const std::int32_t* ids, const float* grads, s
 template <class T> void gather_to_root(const World&, const std::vector<T>& local, std::vector<T>& out) { out = local; }
 
 void check_identical(const World&, std::uint64_t, const std::string&) {}
+
+void broadcast_bytes(const World&, void*, std::size_t, int, const std::string&) {}
 
 #endif
 

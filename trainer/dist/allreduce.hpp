@@ -10,10 +10,12 @@
 //  - gather_to_root: variable-length per-rank vectors concatenated in rank order on rank 0 (the ACT
 //    carry for a checkpoint, evaluation predictions); empty on the other ranks.
 //  - check_identical: every rank holds the same 64-bit value (a weights checksum), else DistError.
+//  - broadcast_bytes: rank `root`'s bytes on every rank (the NCCL unique id, trainer/dist/nccl_comm).
 // A world of one does nothing (the data is already the global data). Every function is collective:
 // all ranks call it in the same order.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,6 +26,10 @@ namespace hrm {
 
 // 4 Mi floats = 16 MiB per bucket: big enough to reach link bandwidth, small enough to keep several
 // in flight.
+// HRM_DIST_TIMEOUT_S (seconds, default 600): how long a collective (MPI or NCCL) may wait for the
+// other ranks before it fails with DistError.
+double dist_timeout_s();
+
 inline constexpr std::int64_t kAllreduceBucketFloats = std::int64_t{1} << 22;
 
 void allreduce_sum(const World& w, float* data, std::int64_t n, std::int64_t bucket_floats = kAllreduceBucketFloats);
@@ -35,5 +41,7 @@ void allgather_rows(const World& w, const std::int32_t* ids, const float* grads,
 template <class T> void gather_to_root(const World& w, const std::vector<T>& local, std::vector<T>& out);
 
 void check_identical(const World& w, std::uint64_t value, const std::string& what);
+
+void broadcast_bytes(const World& w, void* data, std::size_t bytes, int root, const std::string& what);
 
 }  // namespace hrm

@@ -4,7 +4,7 @@
 //
 // The world communicator returns errors (MPI_ERRORS_RETURN, set by World) instead of aborting, so a
 // failed call throws DistError naming the call, file:line, rank and host, and MPI's own message.
-// A collective that does not complete within collective_timeout_s() (a peer hangs or died without
+// A collective that does not complete within dist_timeout_s() (allreduce.hpp) (a peer hangs or died without
 // the launcher noticing) throws DistError too, instead of waiting forever.
 #pragma once
 
@@ -23,9 +23,6 @@ inline std::string mpi_error_text(int code) {
   if (MPI_Error_string(code, buf, &len) != MPI_SUCCESS) return "MPI error " + std::to_string(code);
   return std::string(buf, static_cast<std::size_t>(len));
 }
-
-// HRM_DIST_TIMEOUT_S (seconds, default 600): how long a collective may wait for the other ranks.
-double collective_timeout_s();
 
 // Waits for every request (polling MPI_Testall, so the wait is bounded); `what` names the collective.
 void wait_all(std::vector<MPI_Request>& requests, const std::string& what);
