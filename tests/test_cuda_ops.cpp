@@ -1,9 +1,10 @@
 // test_cuda_ops.cpp: the CUDA backend (trainer/cuda) against the Eigen backend (trainer/cpu), op by op.
 //
-// Modelled on ggml's test-backend-ops: a table of every op of the contract (trainer/ops/ops.hpp),
-// forward and backward, the data-moving, bias and ACT ops, of the two optimizer steps
-// (trainer/cuda/optimizers.hpp), sum_squares and of the bf16 conversion and GEMM (trainer/cuda/bf16.hpp), each run on fixed-seed inputs on the host (CpuOps,
-// trainer/loop) and on the device, at HRM's Sudoku shape (T = 82, 8 heads of 64), ARC's sequence
+// Modelled on ggml's test-backend-ops: a table of every op of the contract (trainer/ops/ops.hpp:
+// forward and backward, the data-moving, bias and ACT ops), of the two optimizer steps
+// (trainer/cuda/optimizers.hpp), of sum_squares and of the bf16 conversion and GEMM
+// (trainer/cuda/bf16.hpp), each run on fixed-seed inputs on the host (CpuOps, trainer/loop) and on
+// the device, at HRM's Sudoku shape (T = 82, 8 heads of 64), ARC's sequence
 // length (T = 901) and an odd small shape. Each output is compared with a per-op tolerance (its
 // reason beside it):
 //  - NaN-safe: an element fails unless err <= tol, so a NaN anywhere fails;
@@ -467,7 +468,8 @@ void op_act(const Shape& s, std::mt19937_64& rng) {
   std::vector<std::uint8_t> halted(b);
   for (i64 i = 0; i < b; ++i) halted[i] = i % 2 == 0;
   std::vector<SeqLoss> seq(b);
-  for (i64 i = 0; i < b; ++i) seq[i] = {0.1 * static_cast<double>(i), static_cast<i32>(i % 3), static_cast<i32>(i % 2 ? 2 : 0)};
+  for (i64 i = 0; i < b; ++i)  // some sequences exact, some not, some with no labelled token
+    seq[i] = {0.1 * static_cast<double>(i), static_cast<i32>(i % 3), static_cast<i32>(i % 2 ? 2 : 0)};
   Guarded<float> d_zH(zH), d_zL(zL), d_H(H_init), d_L(L_init), d_q(q), d_qn(q_next);
   Guarded<i32> d_steps(steps), d_inputs(inputs), d_lab(lab), d_puzzle(puzzle), d_min(min_halt);
   Guarded<i32> d_in_inputs(in_inputs), d_in_labels(in_labels), d_in_puzzle(in_puzzle);
@@ -527,7 +529,8 @@ void op_sum_squares(const Shape& s, std::mt19937_64& rng) {
   for (float v : x) ref += static_cast<double>(v) * v;
   Guarded<float> d_x(x);
   const double got = hrm::cuda::sum_squares(d_x.get(), static_cast<i64>(x.size()));
-  if (!(std::abs(got - ref) / std::max(ref, 1.0) <= kTolF64)) FAIL_CHECK("sum_squares: cuda " << got << ", cpu " << ref);
+  if (!(std::abs(got - ref) / std::max(ref, 1.0) <= kTolF64))
+    FAIL_CHECK("sum_squares: cuda " << got << ", cpu " << ref);
 }
 
 // bf16 storage: the conversion is bit-exact (round to nearest even on both sides), and the GEMM's

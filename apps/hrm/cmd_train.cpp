@@ -233,15 +233,16 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
     const DatasetSplit probe = DatasetSplit::open(config.data.path, "train");
     init = load_weights(init_weights, dims_for(config, probe.meta()));
   }
-  Trainer trainer(config, config.data.path, std::move(init), &world);
+  DeviceStepFactory device_step;
+#if defined(HRM_HAVE_CUDA)
+  if (a.cuda) device_step = cuda::make_train_step;
+#endif
+  Trainer trainer(config, config.data.path, std::move(init), &world, device_step);
   if (!resume.empty()) {
     check_resume_config(config, resume);
     trainer.restore(load_checkpoint(resume, trainer.dims(), config.train.global_batch_size, world.size(), world.rank()));
     if (!quiet) std::cerr << "# resumed from " << resume << " at step " << trainer.state().step << "\n";
   }
-#if defined(HRM_HAVE_CUDA)
-  if (a.cuda) trainer.use_device(cuda::make_train_step(trainer.dims(), trainer.local_batch()));
-#endif
   const char* device = a.cuda ? "cuda" : "cpu";
 
   RunOptions ro;

@@ -1,4 +1,4 @@
-// cuda_train_step.hpp: the CUDA trainer's step (Trainer::use_device, trainer/loop/trainer.hpp):
+// cuda_train_step.hpp: the CUDA trainer's step (a Trainer's DeviceStep, trainer/loop/trainer.hpp):
 // weights, AdamATan2 moments, gradients and the ACT carry live on the device; per step the host
 // uploads the batch and the exploration draws, HrmAct<CudaOps, float> runs the ACT step, then
 // cuda::adam_atan2_step and cuda::sign_sgd_step update the weights (optimizers.hpp). The host reads

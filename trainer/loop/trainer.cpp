@@ -52,7 +52,7 @@ template <class T> void append_rows(std::vector<T>& out, const std::vector<T>& f
 }  // namespace
 
 Trainer::Trainer(const Config& cfg, const std::string& dataset_dir, std::optional<HrmWeights<float>> init,
-                 const World* world)
+                 const World* world, const DeviceStepFactory& device)
     : cfg_(cfg),
       train_(DatasetSplit::open(dataset_dir, "train")),
       dims_(dims_for(cfg, train_.meta())),
@@ -61,8 +61,7 @@ Trainer::Trainer(const Config& cfg, const std::string& dataset_dir, std::optiona
       local_batch_(local_batch_of(global_batch_, world_->size())),
       rank_(world_->rank()),
       world_size_(world_->size()),
-      index_(PuzzleIndex::of(train_)),
-      act_(std::in_place, dims_, local_batch_) {
+      index_(PuzzleIndex::of(train_)) {
   try {
     test_.emplace(DatasetSplit::open(dataset_dir, "test"));
   } catch (const InputError&) {
@@ -78,9 +77,16 @@ Trainer::Trainer(const Config& cfg, const std::string& dataset_dir, std::optiona
   state_.adam_v.assign(state_.weights.layout.total, 0.0f);
   state_.carry = ActCarry<float>::initial(dims_, local_batch_);
   state_.iteration_evaluated = true;  // no iteration open yet
+  min_halt_.assign(local_batch_, 0);
+  if (device) {
+    HRM_CHECK(world_size_ == 1, "a device step trains one process; this run has {} ranks", world_size_);
+    device_ = device(dims_, local_batch_);
+    device_->load(state_);
+    return;
+  }
+  act_.emplace(dims_, local_batch_);
   grads_.assign(state_.weights.layout.total, 0.0f);
   puzzle_grads_.assign(local_batch_ * dims_.puzzle_ndim, 0.0f);
-  min_halt_.assign(local_batch_, 0);
 }
 
 void Trainer::restore(TrainerState s) {
@@ -89,16 +95,6 @@ void Trainer::restore(TrainerState s) {
   at_iteration_end_ = false;
   if (device_) device_->load(state_);
   host_stale_ = false;
-}
-
-void Trainer::use_device(std::unique_ptr<DeviceStep> device) {
-  HRM_CHECK(world_size_ == 1, "a device step trains one process; this run has {} ranks", world_size_);
-  device_ = std::move(device);
-  device_->load(state_);
-  host_stale_ = false;
-  act_.reset();  // the CPU path's activations and gradients are not needed any more
-  grads_ = {};
-  puzzle_grads_ = {};
 }
 
 void Trainer::pull_device_state() {

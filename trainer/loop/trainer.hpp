@@ -1,5 +1,5 @@
-// trainer.hpp: HRM's training loop (HRM-SPEC 3.4) on the CPU backend, or with use_device() on
-// another backend's copy of the state (trainer/cuda: the CUDA trainer, one process).
+// trainer.hpp: HRM's training loop (HRM-SPEC 3.4) on the CPU backend, or, given a DeviceStep
+// factory, on another backend's copy of the state (trainer/cuda: the CUDA trainer, one process).
 //
 // Per sampler batch: HRM's step counter += 1; batches past total_steps are consumed and skipped;
 // otherwise one ACT training step (forward, Q target, loss, backward of total / B), then AdamATan2 on
@@ -79,6 +79,8 @@ class DeviceStep {
                                 std::int64_t t, double lr, double puzzle_lr, const TrainConfig& tc) = 0;
   virtual void store(TrainerState& s) = 0;
 };
+// Makes the device step for a model of shape `d` and local batch `batch`.
+using DeviceStepFactory = std::function<std::unique_ptr<DeviceStep>(const HrmDims& d, std::int64_t batch)>;
 
 // The model shape of `cfg` trained on a dataset with metadata `m` (vocab, seq_len, identifiers).
 HrmDims dims_for(const Config& cfg, const DatasetMetadata& m);
@@ -87,9 +89,10 @@ class Trainer {
  public:
   // Fresh weights from the config's seed, or `init` (weights only) when given. `world` (which must
   // outlive the trainer) gives the rank and world size; none is one process. Every rank constructs
-  // its trainer from the same config and dataset.
+  // its trainer from the same config and dataset. With `device` (one process only) every step runs
+  // on the step it makes, loaded with the initial state; the CPU path's model is never allocated.
   Trainer(const Config& cfg, const std::string& dataset_dir, std::optional<HrmWeights<float>> init = std::nullopt,
-          const World* world = nullptr);
+          const World* world = nullptr, const DeviceStepFactory& device = {});
 
   const Config& config() const { return cfg_; }
   const HrmDims& dims() const { return dims_; }
@@ -114,8 +117,6 @@ class Trainer {
 
   // Restores a checkpoint's state (same model shape, checked by the caller; the carry is this rank's).
   void restore(TrainerState s);
-  // Trains on `device` from now on (its copy of the state loaded from this one). One process only.
-  void use_device(std::unique_ptr<DeviceStep> device);
 
   // Collective: every rank's carry in rank order (the global batch's slots) on rank 0, empty
   // elsewhere; first checks that all ranks hold identical weights (DistError if not). With a device
@@ -138,7 +139,7 @@ class Trainer {
   std::unique_ptr<TrainSampler> sampler_;
   bool at_iteration_end_ = false;
   TrainerState state_;
-  std::optional<HrmAct<CpuOps, float>> act_;  // the CPU path's model; freed by use_device()
+  std::optional<HrmAct<CpuOps, float>> act_;  // the CPU path's model (none with a device step)
   std::vector<float> grads_, puzzle_grads_, all_puzzle_grads_;  // all_*: every rank's rows (W > 1)
   std::vector<std::int32_t> all_puzzle_ids_;
   std::vector<std::int32_t> min_halt_;

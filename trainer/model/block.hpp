@@ -90,8 +90,8 @@ void block_backward(T* dx, T* dy, const BlockActs<Ops, T>& a, const T* w, T* g, 
 // layer) the activations are kept for module_backward; without, `scratch` is reused.
 template <class Ops, class T>
 void module_forward(T* z, const T* injection, const std::vector<BlockSlots>& layers, const T* w, const T* rope_cos,
-                    const T* rope_sin, std::vector<BlockActs<Ops, T>>* saved, BlockActs<Ops, T>& scratch, const HrmDims& d,
-                    std::int64_t batch) {
+                    const T* rope_sin, std::vector<BlockActs<Ops, T>>* saved, BlockActs<Ops, T>& scratch,
+                    const HrmDims& d, std::int64_t batch) {
   const std::int64_t count = batch * d.tokens * d.hidden;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     BlockActs<Ops, T>& a = saved ? (*saved)[i] : scratch;

@@ -144,7 +144,8 @@ template <class T> void fill_truncated_normal(T* out, std::int64_t n, double std
 
 }  // namespace
 
-template <class T, class Memory> HrmWeights<T, Memory> HrmWeights<T, Memory>::init(const HrmDims& d, std::uint64_t seed) {
+template <class T, class Memory>
+HrmWeights<T, Memory> HrmWeights<T, Memory>::init(const HrmDims& d, std::uint64_t seed) {
   HrmWeights w;
   w.dims = d;
   w.layout = ParamLayout::of(d);
