@@ -13,7 +13,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "trainer/model/hrm_model.hpp"
 #include "trainer/ops/act_math.hpp"
