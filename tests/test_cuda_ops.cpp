@@ -1,9 +1,10 @@
 // test_cuda_ops.cpp: the CUDA backend (trainer/cuda) against the Eigen backend (trainer/cpu), op by op.
 //
-// Modelled on ggml's test-backend-ops: a table of every op of the contract (trainer/ops/ops.hpp),
-// forward and backward, of the two optimizer steps (trainer/cuda/optimizers.hpp) and of the bf16
-// conversion and GEMM (trainer/cuda/bf16.hpp), each run on fixed-seed inputs on the host (CpuOps,
-// trainer/loop) and on the device, at HRM's Sudoku shape (T = 82, 8 heads of 64), ARC's sequence
+// Modelled on ggml's test-backend-ops: a table of every op of the contract (trainer/ops/ops.hpp:
+// forward and backward, the data-moving, bias and ACT ops), of the two optimizer steps
+// (trainer/cuda/optimizers.hpp), of sum_squares and of the bf16 conversion and GEMM
+// (trainer/cuda/bf16.hpp), each run on fixed-seed inputs on the host (CpuOps, trainer/loop) and on
+// the device, at HRM's Sudoku shape (T = 82, 8 heads of 64), ARC's sequence
 // length (T = 901) and an odd small shape. Each output is compared with a per-op tolerance (its
 // reason beside it):
 //  - NaN-safe: an element fails unless err <= tol, so a NaN anywhere fails;
@@ -28,6 +29,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -39,6 +41,7 @@
 #include "trainer/cuda/cuda_ops.hpp"
 #include "trainer/cuda/device_buffer.hpp"
 #include "trainer/cuda/optimizers.hpp"
+#include "trainer/cuda/sum_squares.hpp"
 #include "trainer/loop/adam_atan2.hpp"
 #include "trainer/loop/sign_sgd.hpp"
 
@@ -76,9 +79,9 @@ constexpr double kTolF64 = 1e-12;
 // --- device and buffers ------------------------------------------------------------------------------
 
 void require_device() {
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-    std::fprintf(stderr, "no CUDA device answers: skipped (exit 77)\n");
+  const std::string why = hrm::cuda::no_device_reason();
+  if (!why.empty()) {
+    std::fprintf(stderr, "no CUDA device answers (%s): skipped (exit 77)\n", why.c_str());
     std::exit(77);
   }
 }
@@ -390,6 +393,146 @@ void op_sign_sgd(const Shape& s, std::mt19937_64& rng) {
   CudaOps::check_errors();
 }
 
+// Copies, fill and gathers move values unchanged, and add_rows / bias_add are one IEEE add per
+// element: all bit-identical. download is the way every result here comes back, so it is checked by
+// every row; here on a SeqLoss record too.
+void op_memory(const Shape& s, std::mt19937_64& rng) {
+  const i64 rows = s.batch, T = s.tokens(), D = s.D(), TD = T * D, SD = s.seq * D, P = s.prefix;
+  const Fvec z = uniform(rng, rows * TD), part = uniform(rng, rows * SD), row0 = uniform(rng, rows * D);
+  Guarded<float> d_z(z), d_part(part), d_row0(row0);
+  {  // the model's z_H gather at P.. (copy_rows), then the dz_H scatter (fill, copy_rows, add_rows)
+    Fvec out(rows * SD), dz(rows * TD);
+    CpuOps::copy_rows(out.data(), SD, z.data() + P * D, TD, rows, SD);
+    CpuOps::fill(dz.data(), 0.0f, rows * TD);
+    CpuOps::copy_rows(dz.data() + P * D, TD, part.data(), SD, rows, SD);
+    CpuOps::add_rows(dz.data(), TD, row0.data(), D, rows, D);
+    Guarded<float> d_out(nans(rows * SD)), d_dz(nans(rows * TD));
+    CudaOps::copy_rows(d_out.get(), SD, d_z.get() + P * D, TD, rows, SD);
+    CudaOps::fill(d_dz.get(), 0.0f, rows * TD);
+    CudaOps::copy_rows(d_dz.get() + P * D, TD, d_part.get(), SD, rows, SD);
+    CudaOps::add_rows(d_dz.get(), TD, d_row0.get(), D, rows, D);
+    check_output("copy_rows (z_H at the sequence positions)", d_out, out, kTolExact);
+    check_output("fill + copy_rows + add_rows (the dz_H scatter)", d_dz, dz, kTolExact);
+  }
+  {  // copy; gather_rows with a repeated id
+    Guarded<float> d_copy(nans(rows * TD));
+    CudaOps::copy(d_copy.get(), d_z.get(), rows * TD);
+    check_output("copy", d_copy, z, kTolExact);
+    std::vector<i32> row_ids = ids(rng, rows + 1, 7);
+    row_ids[1] = row_ids[0];
+    const Fvec table = uniform(rng, 7 * D);
+    Fvec gathered((rows + 1) * D);
+    CpuOps::gather_rows(gathered.data(), table.data(), row_ids.data(), rows + 1, D);
+    Guarded<float> d_table(table), d_gathered(nans((rows + 1) * D));
+    Guarded<i32> d_ids(row_ids);
+    CudaOps::gather_rows(d_gathered.get(), d_table.get(), d_ids.get(), rows + 1, D);
+    check_output("gather_rows", d_gathered, gathered, kTolExact);
+  }
+  {
+    const std::vector<SeqLoss> seq = {{1.5, 3, 4}, {0.25, 0, 0}};
+    Guarded<SeqLoss> d_seq(seq);
+    std::vector<SeqLoss> back(2);
+    CudaOps::download(back.data(), d_seq.get(), 2);
+    for (std::size_t i = 0; i < back.size(); ++i) {
+      CHECK(back[i].loss == seq[i].loss);
+      CHECK(back[i].correct == seq[i].correct);
+      CHECK(back[i].count == seq[i].count);
+    }
+  }
+  CudaOps::check_errors();
+}
+
+// The Q head's bias: bias_add one add per element, bias_backward sums the rows in order on both.
+void op_bias(const Shape& s, std::mt19937_64& rng) {
+  const i64 rows = s.n(), cols = 2;
+  Fvec y = uniform(rng, rows * cols), db = uniform(rng, cols);
+  const Fvec bias = uniform(rng, cols), dy = uniform(rng, rows * cols);
+  Guarded<float> d_y(y), d_db(db), d_bias(bias), d_dy(dy);
+  CpuOps::bias_add(y.data(), bias.data(), rows, cols);
+  CpuOps::bias_backward(db.data(), dy.data(), rows, cols);
+  CudaOps::bias_add(d_y.get(), d_bias.get(), rows, cols);
+  CudaOps::bias_backward(d_db.get(), d_dy.get(), rows, cols);
+  check_output("bias_add y (+=)", d_y, y, kTolExact);
+  check_output("bias_backward db (+=; rows in order)", d_db, db, kTolExact);
+}
+
+// The ACT ops on random slots: act_reset moves values (exact); act_halt compares (exact); act_q_grad's
+// sigmoid and act_metrics' BCE use CUDA's exp / log1p (within 2 ulp: kTolElem); counts are exact.
+void op_act(const Shape& s, std::mt19937_64& rng) {
+  const i64 b = s.batch + 2, T = s.tokens(), D = s.D(), S = s.seq, max_steps = 3;
+  Fvec zH = uniform(rng, b * T * D), zL = uniform(rng, b * T * D), q = uniform(rng, b * 2, 4.0f);
+  const Fvec H_init = uniform(rng, D), L_init = uniform(rng, D), q_next = uniform(rng, b * 2, 4.0f);
+  std::vector<i32> steps = ids(rng, b, max_steps), inputs = ids(rng, b * S, 9), lab = ids(rng, b * S, 9);
+  std::vector<i32> puzzle = ids(rng, b, 5), min_halt = ids(rng, b, max_steps + 1);
+  const std::vector<i32> in_inputs = ids(rng, b * S, 9), in_labels = ids(rng, b * S, 9), in_puzzle = ids(rng, b, 5);
+  std::vector<std::uint8_t> halted(b);
+  for (i64 i = 0; i < b; ++i) halted[i] = i % 2 == 0;
+  std::vector<SeqLoss> seq(b);
+  for (i64 i = 0; i < b; ++i)  // some sequences exact, some not, some with no labelled token
+    seq[i] = {0.1 * static_cast<double>(i), static_cast<i32>(i % 3), static_cast<i32>(i % 2 ? 2 : 0)};
+  Guarded<float> d_zH(zH), d_zL(zL), d_H(H_init), d_L(L_init), d_q(q), d_qn(q_next);
+  Guarded<i32> d_steps(steps), d_inputs(inputs), d_lab(lab), d_puzzle(puzzle), d_min(min_halt);
+  Guarded<i32> d_in_inputs(in_inputs), d_in_labels(in_labels), d_in_puzzle(in_puzzle);
+  Guarded<std::uint8_t> d_halted(halted);
+  Guarded<SeqLoss> d_seq(seq);
+  CpuOps::act_reset(zH.data(), zL.data(), steps.data(), inputs.data(), lab.data(), puzzle.data(), H_init.data(),
+                    L_init.data(), halted.data(), in_inputs.data(), in_labels.data(), in_puzzle.data(), b, T, D, S);
+  CudaOps::act_reset(d_zH.get(), d_zL.get(), d_steps.get(), d_inputs.get(), d_lab.get(), d_puzzle.get(), d_H.get(),
+                     d_L.get(), d_halted.get(), d_in_inputs.get(), d_in_labels.get(), d_in_puzzle.get(), b, T, D, S);
+  check_output("act_reset z_H", d_zH, zH, kTolExact);
+  check_output("act_reset z_L", d_zL, zL, kTolExact);
+  compare_exact("act_reset inputs", d_inputs.result("inputs"), inputs);
+  compare_exact("act_reset labels", d_lab.result("labels"), lab);
+  compare_exact("act_reset puzzle ids", d_puzzle.result("puzzle ids"), puzzle);
+  for (bool explore : {true, false}) {
+    const std::string how = explore ? " (exploring)" : " (evaluation)";
+    CpuOps::act_halt(steps.data(), halted.data(), q.data(), min_halt.data(), b, max_steps, explore);
+    CudaOps::act_halt(d_steps.get(), d_halted.get(), d_q.get(), d_min.get(), b, max_steps, explore);
+    compare_exact("act_halt steps" + how, d_steps.result("steps"), steps);
+    compare_exact("act_halt halted" + how, d_halted.result("halted"), halted);
+  }
+  for (bool q_continue : {true, false}) {
+    const std::string how = q_continue ? " (q continue)" : " (halt only)";
+    Fvec target(b, 0.0f), dq(b * 2);
+    CpuOps::act_q_grad(target.data(), dq.data(), q.data(), q_next.data(), seq.data(), steps.data(), b, max_steps,
+                       q_continue, 0.25);
+    Guarded<float> d_target(Fvec(b, 0.0f)), d_dq(nans(b * 2));
+    CudaOps::act_q_grad(d_target.get(), d_dq.get(), d_q.get(), d_qn.get(), d_seq.get(), d_steps.get(), b, max_steps,
+                        q_continue, 0.25);
+    check_output("act_q_grad target" + how, d_target, target, kTolElem);
+    check_output("act_q_grad dq" + how, d_dq, dq, kTolElem);
+    hrm::ops::ActStepStats cpu, dev;
+    CpuOps::act_metrics(&cpu, seq.data(), q.data(), target.data(), halted.data(), steps.data(), b, q_continue);
+    Guarded<hrm::ops::ActStepStats> d_stats(std::vector<hrm::ops::ActStepStats>(1));
+    CudaOps::act_metrics(d_stats.get(), d_seq.get(), d_q.get(), d_target.get(), d_halted.get(), d_steps.get(), b,
+                         q_continue);
+    CudaOps::download(&dev, d_stats.get(), 1);
+    for (const auto& [name, got, ref] : {std::tuple{"total", dev.total, cpu.total},
+                                         std::tuple{"q_halt_loss", dev.q_halt_loss, cpu.q_halt_loss},
+                                         std::tuple{"q_continue_loss", dev.q_continue_loss, cpu.q_continue_loss}})
+      if (!(std::abs(got - ref) / std::max(std::abs(ref), 1.0) <= kTolElem))
+        FAIL_CHECK("act_metrics " << name << how << ": cuda " << got << ", cpu " << ref);
+    CHECK(dev.lm_loss == cpu.lm_loss);
+    CHECK(dev.count == cpu.count);
+    CHECK(dev.accuracy == cpu.accuracy);
+    CHECK(dev.exact_accuracy == cpu.exact_accuracy);
+    CHECK(dev.q_halt_accuracy == cpu.q_halt_accuracy);
+    CHECK(dev.steps == cpu.steps);
+    CHECK(dev.has_q_continue == cpu.has_q_continue);
+  }
+}
+
+// sum_squares: float64 sums of float squares in another order than the CPU's sequential one.
+void op_sum_squares(const Shape& s, std::mt19937_64& rng) {
+  const Fvec x = uniform(rng, s.n() * s.D() * 3);
+  double ref = 0;
+  for (float v : x) ref += static_cast<double>(v) * v;
+  Guarded<float> d_x(x);
+  const double got = hrm::cuda::sum_squares(d_x.get(), static_cast<i64>(x.size()));
+  if (!(std::abs(got - ref) / std::max(ref, 1.0) <= kTolF64))
+    FAIL_CHECK("sum_squares: cuda " << got << ", cpu " << ref);
+}
+
 // bf16 storage: the conversion is bit-exact (round to nearest even on both sides), and the GEMM's
 // bf16 products are exact in fp32, so against CpuOps on the same rounded inputs only sums reorder.
 void op_bf16(const Shape& s, std::mt19937_64& rng) {
@@ -443,6 +586,10 @@ const Row kRows[] = {
     {"optimizers", "adam_atan2_step", op_adam_atan2},
     {"optimizers", "sign_sgd_step", op_sign_sgd},
     {"bf16", "to_bf16+linear_forward_bf16", op_bf16},
+    {"memory", "copy+fill+copy_rows+add_rows+gather_rows+download", op_memory},
+    {"bias", "bias_add+bias_backward", op_bias},
+    {"act", "act_reset+act_halt+act_q_grad+act_metrics", op_act},
+    {"sum_squares", "sum_squares", op_sum_squares},
 };
 
 void run_family(const std::string& family) {
@@ -472,7 +619,16 @@ TEST_CASE("cuda op parity: bf16 conversion and the cuBLASLt bf16 GEMM against Cp
   run_family("bf16");
 }
 
-TEST_CASE("cuda input checks: a negative token id, a bad label or a puzzle id outside the table throws at check_errors, once") {
+TEST_CASE("cuda op parity: copy, fill, copy_rows, add_rows, gather_rows and download against CpuOps") {
+  run_family("memory");
+}
+TEST_CASE("cuda op parity: the Q head bias, forward and backward, against CpuOps") { run_family("bias"); }
+TEST_CASE("cuda op parity: the ACT ops (reset, halt, Q target and gradient, metrics) against CpuOps") {
+  run_family("act");
+}
+TEST_CASE("cuda op parity: sum_squares against a float64 host sum") { run_family("sum_squares"); }
+
+TEST_CASE("cuda input checks: a negative token id, a bad label, a puzzle id outside the table or a negative gathered row id throws at check_errors, once") {
   require_device();
   const std::vector<i32> inputs = {3, -1, 2};
   Guarded<i32> d_inputs(inputs);
@@ -492,6 +648,12 @@ TEST_CASE("cuda input checks: a negative token id, a bad label or a puzzle id ou
   Guarded<float> table(Fvec(4 * 8, 1.0f)), grads(Fvec(2 * 8, 1.0f));
   hrm::cuda::sign_sgd_step(table.get(), 4, 8, puzzle_ids.get(), grads.get(), 2, 1e-2, 0.1);
   CHECK_THROWS_AS(CudaOps::check_errors(), hrm::Error);
+
+  Guarded<i32> row_ids(std::vector<i32>{-2});
+  Guarded<float> row(nans(8));
+  CudaOps::gather_rows(row.get(), table.get(), row_ids.get(), 1, 8);
+  CHECK_THROWS_AS(CudaOps::check_errors(), hrm::Error);
+  check_output("gather_rows of a negative id: a zero row", row, Fvec(8, 0.0f), kTolExact);
 }
 
 // doctest's main, plus --op NAME (or --op=NAME): only the table rows whose name contains NAME.

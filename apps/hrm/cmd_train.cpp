@@ -10,6 +10,10 @@
 // World); N must equal hardware.num_gpus, the GPU count the analyzer vetted (else exit 2 with the
 // fix). Every rank analyzes and trains; rank 0 alone prints and writes the run directory. An error
 // on any rank prints that rank's message and ends the whole job (MPI_Abort), never a hang.
+//
+// --device cuda (builds with the CUDA backend, HRM_HAVE_CUDA): one process trains on the GPU
+// (trainer/cuda/cuda_train_step.hpp), evaluation stays on the CPU; no device, or a build without
+// CUDA, is exit 2 with why.
 #include <csignal>
 #include <cstdio>
 #include <chrono>
@@ -30,6 +34,10 @@
 #include "trainer/dist/world.hpp"
 #include "trainer/loop/checkpoint.hpp"
 #include "trainer/loop/run.hpp"
+#if defined(HRM_HAVE_CUDA)
+#include "trainer/cuda/cuda_check.hpp"
+#include "trainer/cuda/cuda_train_step.hpp"
+#endif
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -79,9 +87,23 @@ void check_resume_config(const Config& now, const std::string& ckpt) {
   }
 }
 
+// --device cuda needs this build's CUDA backend and a device that answers.
+void require_cuda_device() {
+#if defined(HRM_HAVE_CUDA)
+  const std::string why = cuda::no_device_reason();
+  if (!why.empty())
+    throw InputError("hrm train --device cuda", fmt::format("no CUDA device found ({})", why),
+                     "use --device cpu (or auto, which trains on the CPU)");
+#else
+  throw InputError("hrm train --device cuda",
+                   "this build of hrm has no CUDA backend (no CUDA compiler was found, or HRM_CUDA=OFF)",
+                   "use --device cpu, or rebuild with the CUDA toolkit");
+#endif
+}
+
 struct TrainOptions {
   std::string config_path, out_dir, resume, init_weights;
-  bool force = false, quiet = false;
+  bool cuda = false, force = false, quiet = false;
 };
 int train_ranks(const World& world, const Config& config, const TrainOptions& a);
 
@@ -138,7 +160,7 @@ int train(const Args& args) {
   po::options_description opts("hrm train CONFIG [KEY=VALUE...] [options]");
   opts.add_options()
       ("help,h", "show this help")
-      ("device", po::value(&device)->default_value("auto"), "cpu | cuda | auto (auto = cpu until the CUDA trainer exists)")
+      ("device", po::value(&device)->default_value("auto"), "cpu | cuda | auto (auto = cpu; cuda: one process)")
       ("out", po::value(&out_dir), "run directory (default runs/<config>-<time>)")
       ("resume", po::value(&resume), "continue from a full checkpoint (checkpoints/step_N.safetensors)")
       ("init-weights", po::value(&init_weights), "start from these weights (hrmkit checkpoint or HRM weights file)")
@@ -155,10 +177,7 @@ int train(const Args& args) {
   overrides = words.overrides;
   if (device != "cpu" && device != "cuda" && device != "auto")
     throw InputError("--device", fmt::format("'{}' is not a device; expected cpu, cuda or auto", device));
-  if (device == "cuda")
-    throw InputError("--device cuda",
-                     "the CUDA trainer is not available yet (the CUDA ops exist, the model does not run on them)",
-                     "use --device cpu (or auto, which trains on the CPU)");
+  if (device == "cuda") require_cuda_device();
   if (!resume.empty() && !init_weights.empty())
     throw InputError("--resume", "cannot be combined with --init-weights", "a checkpoint already holds the weights");
 
@@ -167,8 +186,12 @@ int train(const Args& args) {
   validate_config(config);
   const std::unique_ptr<World> world = World::from_launcher();
   if (!world_matches_config(*world, config)) return 2;
+  if (device == "cuda" && world->size() > 1)
+    throw InputError("hrm train --device cuda", fmt::format("trains one process; {} ranks were launched", world->size()),
+                     "data-parallel CUDA training (NCCL) is not done yet: run one process, or use --device cpu");
   try {
-    return train_ranks(*world, config, TrainOptions{config_path, out_dir, resume, init_weights, force, quiet});
+    return train_ranks(*world, config,
+                       TrainOptions{config_path, out_dir, resume, init_weights, device == "cuda", force, quiet});
   } catch (...) {
     if (world->size() == 1) throw;
     abort_world(*world, std::current_exception());
@@ -210,12 +233,17 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
     const DatasetSplit probe = DatasetSplit::open(config.data.path, "train");
     init = load_weights(init_weights, dims_for(config, probe.meta()));
   }
-  Trainer trainer(config, config.data.path, std::move(init), &world);
+  DeviceStepFactory device_step;
+#if defined(HRM_HAVE_CUDA)
+  if (a.cuda) device_step = cuda::make_train_step;
+#endif
+  Trainer trainer(config, config.data.path, std::move(init), &world, device_step);
   if (!resume.empty()) {
     check_resume_config(config, resume);
     trainer.restore(load_checkpoint(resume, trainer.dims(), config.train.global_batch_size, world.size(), world.rank()));
     if (!quiet) std::cerr << "# resumed from " << resume << " at step " << trainer.state().step << "\n";
   }
+  const char* device = a.cuda ? "cuda" : "cpu";
 
   RunOptions ro;
   ro.run_dir = run_dir;
@@ -223,7 +251,7 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
   ro.stop = &g_stop;
   ro.run_info = {{"config", config_path},
                  {"dataset", config.data.path},
-                 {"device", "cpu"},
+                 {"device", device},
                  {"world_size", world.size()},
                  {"launcher", world.launcher()},
                  {"forced", report.verdict != "vetted"},
@@ -238,7 +266,7 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
     std::cerr << "warning: training a config the analyzer rejected (--force); run.json records why\n";
   if (world.is_root())
     std::cerr << "# training " << trainer.state().weights.layout.total << " parameters for " << trainer.total_steps()
-              << " steps on cpu (" << world.size() << " rank(s), local batch " << trainer.local_batch()
+              << " steps on " << device << " (" << world.size() << " rank(s), local batch " << trainer.local_batch()
               << "); run directory " << run_dir << "\n";
 
   std::signal(SIGINT, on_stop_signal);

@@ -1,5 +1,6 @@
 // context.cu: the CUDA backend's shared state (context.cuh): stream, cuBLAS and cuBLASLt handles,
-// the cuBLASLt workspace, error word, stream-ordered scratch, launch checks, CudaOps::check_errors.
+// the cuBLASLt workspace, error word, stream-ordered scratch, launch checks, CudaOps::check_errors,
+// and the device query no_device_reason (cuda_check.hpp).
 #include <climits>
 #include <string>
 
@@ -44,6 +45,14 @@ std::string cublas_status_text(cublasStatus_t status) {
   return fmt::format("{}: {}", cublasGetStatusName(status), cublasGetStatusString(status));
 }
 
+std::string no_device_reason() {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) return fmt::format("cudaGetDeviceCount: {}", cudaGetErrorString(status));
+  if (count == 0) return "cudaGetDeviceCount: 0 devices";
+  return "";
+}
+
 // The legacy default stream: synchronous with plain cudaMemcpy, which keeps tests and the host-side
 // copies of setup code simple. A dedicated stream is a one-line change here.
 cudaStream_t stream() { return nullptr; }
@@ -84,6 +93,7 @@ void CudaOps::check_errors() {
   if (bits & cuda::kNegativeTokenId) what += "embedding: a token id is negative; ";
   if (bits & cuda::kBadLabel) what += "token loss: a label is neither -100 nor in [0, vocab); ";
   if (bits & cuda::kBadPuzzleId) what += "sign-SGD: a puzzle id is outside the embedding table; ";
+  if (bits & cuda::kNegativeRowId) what += "gather_rows: a row id is negative; ";
   what.resize(what.size() - 2);
   HRM_CHECK(false, "CUDA input checks failed: {}", what);
 }

@@ -21,6 +21,7 @@ enum ErrorBit : unsigned {
   kNegativeTokenId = 1u << 0,  // embedding: an input id < 0 (its row is taken as zeros)
   kBadLabel = 1u << 1,         // token loss: a label neither -100 nor in [0, vocab) (taken as ignored)
   kBadPuzzleId = 1u << 2,      // sign-SGD: a puzzle id outside the table (its row is skipped)
+  kNegativeRowId = 1u << 3,    // gather_rows: an id < 0 (its row is taken as zeros)
 };
 
 cudaStream_t stream();        // every op's work goes here, in order

@@ -2,6 +2,7 @@
 // (common/error.hpp). A failed call throws hrm::Error naming the call, file:line and the runtime's
 // own description of the status ("cudaMalloc(&p, bytes) failed (trainer/cuda/x.cu:12): out of memory").
 // Kernel launches are checked with CUDA_CHECK(cudaGetLastError()), which does not synchronise.
+// no_device_reason() is how the CLI and the tests tell that no device answers.
 #pragma once
 
 #include <string>
@@ -17,6 +18,9 @@ namespace hrm::cuda {
 [[noreturn]] void call_failed(const char* call, const char* file, int line, const std::string& detail);
 // cuBLAS's status name and description ("CUBLAS_STATUS_INVALID_VALUE: an invalid value...").
 std::string cublas_status_text(cublasStatus_t status);
+// "" when a CUDA device answers, else why not ("cudaGetDeviceCount: no CUDA-capable device is
+// detected", "cudaGetDeviceCount: 0 devices"). Creates no context.
+std::string no_device_reason();
 
 }  // namespace hrm::cuda
 

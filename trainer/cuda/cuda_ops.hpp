@@ -1,7 +1,8 @@
 // cuda_ops.hpp: the CUDA backend of the op contract (trainer/ops/ops.hpp), float32, every pointer
 // a device pointer (SeqLoss records, argmax and seq_scale included). One .cu file per op family,
 // forward and backward side by side (linear.cu, rms_norm.cu, rope.cu, attention.cu, swiglu.cu,
-// elementwise.cu, embedding.cu, token_loss.cu); the matching .cuh holds what other families reuse.
+// elementwise.cu, embedding.cu, token_loss.cu, memory.cu, bias.cu, act.cu); the matching .cuh holds
+// what other families reuse. Arrays are DeviceBuffers (DeviceMemory).
 // Shapes and = / += rules are the contract's; they are not repeated here.
 //
 // Every op only enqueues work on cuda::stream() and returns: nothing synchronises with the host
@@ -9,16 +10,20 @@
 // cannot throw from a kernel: a kernel that meets a bad value sets a bit in a device-side error
 // word and treats the value as harmlessly as it can (a zero row); check_errors() (which
 // synchronises, so once per step) throws hrm::Error if any bit is set, and clears them.
-// Only T = float is instantiated (the fp32 parity path; float64 gradient checks stay on the CPU).
+// Only T = float is instantiated (the fp32 parity path; float64 gradient checks stay on the CPU),
+// plus fill<double> (seq_scale) and download of SeqLoss, int32 and ActStepStats records.
 #pragma once
 
 #include <cstdint>
 
+#include "trainer/cuda/device_buffer.hpp"
 #include "trainer/ops/ops.hpp"
 
 namespace hrm {
 
 struct CudaOps {
+  using Memory = DeviceMemory;
+  template <class T> using Buffer = DeviceBuffer<T>;
   HRM_OPS_CONTRACT_DECLARATIONS
 
   // Waits for the queued work and throws hrm::Error naming every input check a kernel failed since

@@ -2,7 +2,8 @@
 // the host <-> device copies the tests and setup code need. Host C++: includable without nvcc.
 // resize() reallocates and zero-fills (the contents are not kept), as a fresh std::vector<T>(n) is zero.
 // Copies are synchronous (cudaMemcpy on the legacy default stream, after the work queued there):
-// for setup, tests and the end of a step, never inside one.
+// for setup, tests and the end of a step, never inside one. DeviceMemory is the CUDA backend's
+// Memory (trainer/ops/ops.hpp): HrmWeights<float, DeviceMemory> and the like hold DeviceBuffers.
 #pragma once
 
 #include <cstddef>
@@ -73,6 +74,10 @@ template <class T> class DeviceBuffer {
 
   T* p_ = nullptr;
   std::size_t n_ = 0;
+};
+
+struct DeviceMemory {
+  template <class T> using Buffer = DeviceBuffer<T>;
 };
 
 }  // namespace hrm

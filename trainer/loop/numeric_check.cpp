@@ -60,4 +60,11 @@ void check_finite_puzzle_rows(std::int64_t step, const char* what, std::span<con
   }
 }
 
+void check_finite_loss(std::int64_t step, const ops::ActStepStats& s) {
+  if (!std::isfinite(s.total))
+    throw Error(fmt::format("step {}: the loss is {} (lm_loss {}, q_halt_loss {}, q_continue_loss {}); training stopped, "
+                            "the last checkpoint is kept. hint: lower train.lr or check the data",
+                            step, s.total, s.lm_loss, s.q_halt_loss, s.q_continue_loss));
+}
+
 }  // namespace hrm

@@ -38,4 +38,7 @@ void check_finite_slab(std::int64_t step, const char* what, const ParamLayout& l
 void check_finite_puzzle_rows(std::int64_t step, const char* what, std::span<const float> rows, std::int64_t ndim,
                               std::span<const std::int32_t> ids, bool per_slot);
 
+// Throws hrm::Error "step S: the loss is nan (lm_loss ...)" when the step's total loss is not finite.
+void check_finite_loss(std::int64_t step, const ops::ActStepStats& s);
+
 }  // namespace hrm

@@ -1,4 +1,4 @@
-// trainer.cpp: HRM's training loop on the CPU backend, one sampler batch at a time.
+// trainer.cpp: HRM's training loop, one sampler batch at a time, on the CPU backend or a DeviceStep.
 #include "trainer/loop/trainer.hpp"
 
 #include <chrono>
@@ -52,7 +52,7 @@ template <class T> void append_rows(std::vector<T>& out, const std::vector<T>& f
 }  // namespace
 
 Trainer::Trainer(const Config& cfg, const std::string& dataset_dir, std::optional<HrmWeights<float>> init,
-                 const World* world)
+                 const World* world, const DeviceStepFactory& device)
     : cfg_(cfg),
       train_(DatasetSplit::open(dataset_dir, "train")),
       dims_(dims_for(cfg, train_.meta())),
@@ -61,8 +61,7 @@ Trainer::Trainer(const Config& cfg, const std::string& dataset_dir, std::optiona
       local_batch_(local_batch_of(global_batch_, world_->size())),
       rank_(world_->rank()),
       world_size_(world_->size()),
-      index_(PuzzleIndex::of(train_)),
-      act_(dims_, local_batch_) {
+      index_(PuzzleIndex::of(train_)) {
   try {
     test_.emplace(DatasetSplit::open(dataset_dir, "test"));
   } catch (const InputError&) {
@@ -78,15 +77,30 @@ Trainer::Trainer(const Config& cfg, const std::string& dataset_dir, std::optiona
   state_.adam_v.assign(state_.weights.layout.total, 0.0f);
   state_.carry = ActCarry<float>::initial(dims_, local_batch_);
   state_.iteration_evaluated = true;  // no iteration open yet
+  min_halt_.assign(local_batch_, 0);
+  if (device) {
+    HRM_CHECK(world_size_ == 1, "a device step trains one process; this run has {} ranks", world_size_);
+    device_ = device(dims_, local_batch_);
+    device_->load(state_);
+    return;
+  }
+  act_.emplace(dims_, local_batch_);
   grads_.assign(state_.weights.layout.total, 0.0f);
   puzzle_grads_.assign(local_batch_ * dims_.puzzle_ndim, 0.0f);
-  min_halt_.assign(local_batch_, 0);
 }
 
 void Trainer::restore(TrainerState s) {
   state_ = std::move(s);
   sampler_->restore(state_.sampler);
   at_iteration_end_ = false;
+  if (device_) device_->load(state_);
+  host_stale_ = false;
+}
+
+void Trainer::pull_device_state() {
+  if (!host_stale_) return;
+  device_->store(state_);
+  host_stale_ = false;
 }
 
 bool Trainer::next_batch(std::optional<StepLog>& log) {
@@ -113,46 +127,19 @@ bool Trainer::next_batch(std::optional<StepLog>& log) {
   load_train_batch(batch_, train_, batch_rows(gb, index_, tc.seed, row_begin, row_begin + local_batch_));
   exploration_draws(min_halt_.data(), static_cast<std::uint64_t>(tc.seed), state_.step, global_batch_, row_begin,
                     row_begin + local_batch_, dims_.halt_exploration_prob, dims_.halt_max_steps);
-  std::fill(grads_.begin(), grads_.end(), 0.0f);
-  ActStepStats s = act_.train_step(state_.weights, state_.carry, batch_, min_halt_.data(),
-                                   1.0 / static_cast<double>(global_batch_), grads_.data(), puzzle_grads_.data());
-  const std::int32_t* puzzle_ids = state_.carry.data.puzzle_ids.data();
-  const float* puzzle_grads = puzzle_grads_.data();
-  std::int64_t puzzle_rows = local_batch_;
-  if (world_size_ > 1) {
-    // The global sums: what one process with batch B computes, up to the order of float additions.
-    allreduce_sum(*world_, grads_.data(), static_cast<std::int64_t>(grads_.size()));
-    double m[9] = {s.lm_loss, s.q_halt_loss, s.q_continue_loss, s.total, s.count, s.accuracy, s.exact_accuracy,
-                   s.q_halt_accuracy, s.steps};
-    allreduce_sum(*world_, m, 9);
-    s.lm_loss = m[0], s.q_halt_loss = m[1], s.q_continue_loss = m[2], s.total = m[3], s.count = m[4];
-    s.accuracy = m[5], s.exact_accuracy = m[6], s.q_halt_accuracy = m[7], s.steps = m[8];
-    if (dims_.puzzle_ndim > 0) {  // HRM-SPEC 3.2 step 1: every rank's rows, in the global slot order
-      allgather_rows(*world_, puzzle_ids, puzzle_grads, local_batch_, dims_.puzzle_ndim, all_puzzle_ids_, all_puzzle_grads_);
-      puzzle_ids = all_puzzle_ids_.data();
-      puzzle_grads = all_puzzle_grads_.data();
-      puzzle_rows = local_batch_ * world_size_;
-    }
-  }
-  if (!std::isfinite(s.total))
-    throw Error(fmt::format("step {}: the loss is {} (lm_loss {}, q_halt_loss {}, q_continue_loss {}); training stopped, "
-                            "the last checkpoint is kept. hint: lower train.lr or check the data",
-                            state_.step, s.total, s.lm_loss, s.q_halt_loss, s.q_continue_loss));
   const double lr = hrm_lr(tc.lr, state_.step, tc.lr_warmup_steps, total_steps_, tc.lr_min_ratio);
   const double plr = hrm_lr(tc.puzzle_emb_lr, state_.step, tc.lr_warmup_steps, total_steps_, tc.lr_min_ratio);
+  ActStepStats s;
   double sq = 0;
-  for (float g : grads_) sq += static_cast<double>(g) * g;
-  // A finite loss can still have a non-finite gradient; name the tensor before the update spreads it.
-  // (With W ranks: the gathered rows of every rank, so all ranks check, and fail, alike.)
-  const std::span<const std::int32_t> ids(puzzle_ids, static_cast<std::size_t>(puzzle_rows));
-  if (!std::isfinite(sq)) check_finite_slab(state_.step, "gradient", state_.weights.layout, grads_);
-  check_finite_puzzle_rows(state_.step, "gradient",
-                           std::span<const float>(puzzle_grads, static_cast<std::size_t>(puzzle_rows * dims_.puzzle_ndim)),
-                           dims_.puzzle_ndim, ids, true);
-  apply_optimizers(state_.weights, state_.adam_m, state_.adam_v, grads_, puzzle_ids, puzzle_grads, puzzle_rows,
-                   state_.step, lr, plr, tc);
-  check_finite_slab(state_.step, "parameter after the update", state_.weights.layout, state_.weights.params);
-  check_finite_puzzle_rows(state_.step, "parameter after the update", state_.weights.puzzle_emb, dims_.puzzle_ndim, ids, false);
+  if (device_) {
+    const DeviceStepResult r = device_->step(batch_, min_halt_.data(), 1.0 / static_cast<double>(global_batch_),
+                                             state_.step, lr, plr, tc);
+    s = r.stats;
+    sq = r.grad_sq;
+    host_stale_ = true;
+  } else {
+    s = cpu_step(lr, plr, &sq);
+  }
 
   StepLog l;
   l.step = state_.step;
@@ -173,6 +160,46 @@ bool Trainer::next_batch(std::optional<StepLog>& log) {
   return true;
 }
 
+ActStepStats Trainer::cpu_step(double lr, double puzzle_lr, double* grad_sq) {
+  std::fill(grads_.begin(), grads_.end(), 0.0f);
+  ActStepStats s = act_->train_step(state_.weights, state_.carry, batch_, min_halt_.data(),
+                                   1.0 / static_cast<double>(global_batch_), grads_.data(), puzzle_grads_.data());
+  const std::int32_t* puzzle_ids = state_.carry.data.puzzle_ids.data();
+  const float* puzzle_grads = puzzle_grads_.data();
+  std::int64_t puzzle_rows = local_batch_;
+  if (world_size_ > 1) {
+    // The global sums: what one process with batch B computes, up to the order of float additions.
+    allreduce_sum(*world_, grads_.data(), static_cast<std::int64_t>(grads_.size()));
+    double m[9] = {s.lm_loss, s.q_halt_loss, s.q_continue_loss, s.total, s.count, s.accuracy, s.exact_accuracy,
+                   s.q_halt_accuracy, s.steps};
+    allreduce_sum(*world_, m, 9);
+    s.lm_loss = m[0], s.q_halt_loss = m[1], s.q_continue_loss = m[2], s.total = m[3], s.count = m[4];
+    s.accuracy = m[5], s.exact_accuracy = m[6], s.q_halt_accuracy = m[7], s.steps = m[8];
+    if (dims_.puzzle_ndim > 0) {  // HRM-SPEC 3.2 step 1: every rank's rows, in the global slot order
+      allgather_rows(*world_, puzzle_ids, puzzle_grads, local_batch_, dims_.puzzle_ndim, all_puzzle_ids_, all_puzzle_grads_);
+      puzzle_ids = all_puzzle_ids_.data();
+      puzzle_grads = all_puzzle_grads_.data();
+      puzzle_rows = local_batch_ * world_size_;
+    }
+  }
+  check_finite_loss(state_.step, s);
+  double sq = 0;
+  for (float g : grads_) sq += static_cast<double>(g) * g;
+  *grad_sq = sq;
+  // A finite loss can still have a non-finite gradient; name the tensor before the update spreads it.
+  // (With W ranks: the gathered rows of every rank, so all ranks check, and fail, alike.)
+  const std::span<const std::int32_t> ids(puzzle_ids, static_cast<std::size_t>(puzzle_rows));
+  if (!std::isfinite(sq)) check_finite_slab(state_.step, "gradient", state_.weights.layout, grads_);
+  check_finite_puzzle_rows(state_.step, "gradient",
+                           std::span<const float>(puzzle_grads, static_cast<std::size_t>(puzzle_rows * dims_.puzzle_ndim)),
+                           dims_.puzzle_ndim, ids, true);
+  apply_optimizers(state_.weights, state_.adam_m, state_.adam_v, grads_, puzzle_ids, puzzle_grads, puzzle_rows,
+                   state_.step, lr, puzzle_lr, cfg_.train);
+  check_finite_slab(state_.step, "parameter after the update", state_.weights.layout, state_.weights.params);
+  check_finite_puzzle_rows(state_.step, "parameter after the update", state_.weights.puzzle_emb, dims_.puzzle_ndim, ids, false);
+  return s;
+}
+
 void Trainer::end_iteration() {
   state_.iteration_evaluated = true;
   at_iteration_end_ = false;
@@ -180,6 +207,7 @@ void Trainer::end_iteration() {
 
 EvalResult Trainer::evaluate(EvalPredictions* keep, const EvalOptions::Progress& progress) {
   HRM_CHECK(test_.has_value(), "evaluate() without a test split");
+  pull_device_state();  // the evaluation runs on the CPU backend, from the host weights
   EvalOptions o;
   o.global_batch = global_batch_;
   o.world_size = world_size_;
@@ -241,7 +269,8 @@ std::uint64_t Trainer::weights_checksum() const {
   return h;
 }
 
-ActCarry<float> Trainer::global_carry() const {
+ActCarry<float> Trainer::global_carry() {
+  pull_device_state();
   if (world_size_ == 1) return state_.carry;
   check_identical(*world_, weights_checksum(), fmt::format("the weights checksum at step {}", state_.step));
   const ActCarry<float>& c = state_.carry;

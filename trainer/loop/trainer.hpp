@@ -1,4 +1,5 @@
-// trainer.hpp: HRM's training loop (HRM-SPEC 3.4) on the CPU backend.
+// trainer.hpp: HRM's training loop (HRM-SPEC 3.4) on the CPU backend, or, given a DeviceStep
+// factory, on another backend's copy of the state (trainer/cuda: the CUDA trainer, one process).
 //
 // Per sampler batch: HRM's step counter += 1; batches past total_steps are consumed and skipped;
 // otherwise one ACT training step (forward, Q target, loss, backward of total / B), then AdamATan2 on
@@ -6,7 +7,9 @@
 // step. An iteration is one pass of the sampler (eval_interval epochs); after each comes an
 // evaluation and, with checkpoint_every_eval, a checkpoint.
 //
-// TrainerState is everything a checkpoint holds, so a resumed run continues bit for bit.
+// TrainerState is everything a checkpoint holds, so a resumed run continues bit for bit. With a
+// device step, its weights, moments and carry are the device's as of the last global_carry() or
+// evaluate() (which copy them back); step and sampler are always current.
 //
 // Data parallel (HRM-SPEC 3.2, 3.4, 5.1; trainer/dist): with a World of W ranks each rank keeps the
 // slots [r*b, (r+1)*b) of the global batch B (b = B / W) and its own part of the ACT carry; every rank
@@ -60,6 +63,25 @@ void apply_optimizers(HrmWeights<float>& w, std::vector<float>& adam_m, std::vec
                       const std::vector<float>& grads, const std::int32_t* puzzle_ids, const float* puzzle_grads,
                       std::int64_t rows, std::int64_t t, double lr, double puzzle_lr, const TrainConfig& tc);
 
+// A training step that runs on another backend's copy of the state (trainer/cuda/cuda_train_step.hpp).
+// load() copies the trainer's state there; step() runs one ACT training step and the optimizer
+// update at optimizer step `t` there, throwing as the CPU path does on a non-finite loss, gradient or
+// parameter; store() copies weights, moments and carry back. Called once per step (no hot loop).
+struct DeviceStepResult {
+  ActStepStats stats;
+  double grad_sq = 0;  // sum of squares of the dense gradient of total / B
+};
+class DeviceStep {
+ public:
+  virtual ~DeviceStep() = default;
+  virtual void load(const TrainerState& s) = 0;
+  virtual DeviceStepResult step(const ActBatch& batch, const std::int32_t* min_halt_steps, double loss_scale,
+                                std::int64_t t, double lr, double puzzle_lr, const TrainConfig& tc) = 0;
+  virtual void store(TrainerState& s) = 0;
+};
+// Makes the device step for a model of shape `d` and local batch `batch`.
+using DeviceStepFactory = std::function<std::unique_ptr<DeviceStep>(const HrmDims& d, std::int64_t batch)>;
+
 // The model shape of `cfg` trained on a dataset with metadata `m` (vocab, seq_len, identifiers).
 HrmDims dims_for(const Config& cfg, const DatasetMetadata& m);
 
@@ -67,9 +89,10 @@ class Trainer {
  public:
   // Fresh weights from the config's seed, or `init` (weights only) when given. `world` (which must
   // outlive the trainer) gives the rank and world size; none is one process. Every rank constructs
-  // its trainer from the same config and dataset.
+  // its trainer from the same config and dataset. With `device` (one process only) every step runs
+  // on the step it makes, loaded with the initial state; the CPU path's model is never allocated.
   Trainer(const Config& cfg, const std::string& dataset_dir, std::optional<HrmWeights<float>> init = std::nullopt,
-          const World* world = nullptr);
+          const World* world = nullptr, const DeviceStepFactory& device = {});
 
   const Config& config() const { return cfg_; }
   const HrmDims& dims() const { return dims_; }
@@ -96,8 +119,9 @@ class Trainer {
   void restore(TrainerState s);
 
   // Collective: every rank's carry in rank order (the global batch's slots) on rank 0, empty
-  // elsewhere; first checks that all ranks hold identical weights (DistError if not).
-  ActCarry<float> global_carry() const;
+  // elsewhere; first checks that all ranks hold identical weights (DistError if not). With a device
+  // step, first copies the device's state back into state().
+  ActCarry<float> global_carry();
   // FNV-1a of the weights, the puzzle table and H/L init: equal on every rank of a healthy run.
   std::uint64_t weights_checksum() const;
 
@@ -115,11 +139,18 @@ class Trainer {
   std::unique_ptr<TrainSampler> sampler_;
   bool at_iteration_end_ = false;
   TrainerState state_;
-  HrmAct<CpuOps, float> act_;
+  std::optional<HrmAct<CpuOps, float>> act_;  // the CPU path's model (none with a device step)
   std::vector<float> grads_, puzzle_grads_, all_puzzle_grads_;  // all_*: every rank's rows (W > 1)
   std::vector<std::int32_t> all_puzzle_ids_;
   std::vector<std::int32_t> min_halt_;
   ActBatch batch_;
+  std::unique_ptr<DeviceStep> device_;  // null: the CPU path
+  bool host_stale_ = false;             // the device's state is newer than state_'s
+
+  // One step on the CPU backend (gradients all-reduced over ranks); *grad_sq gets the gradient's
+  // sum of squares. The caller logs.
+  ActStepStats cpu_step(double lr, double puzzle_lr, double* grad_sq);
+  void pull_device_state();
 
   // Collective: every rank's predictions on rank 0, in the test split's storage order.
   EvalPredictions gather_predictions(const EvalPredictions& local) const;

@@ -7,7 +7,8 @@
 // Saved for backward (BlockActs, n = batch*tokens rows): x (n,D), qkv after RoPE (n,3D), attention
 // probabilities (b,H,T,T), a (n,D), h1 (n,D), rstd1 (n), gu (n,2I), s (n,I), h2 (n,D), rstd2 (n).
 // A forward without grad passes save = false and reuses one set of buffers for every block.
-// Weight gradients ACCUMULATE into the gradient slab; the input gradient is ASSIGNED.
+// Weight gradients ACCUMULATE into the gradient slab; the input gradient is ASSIGNED. Buffers are
+// the backend's (Ops::Buffer); pointers are in its memory.
 #pragma once
 
 #include <cstdint>
@@ -17,9 +18,10 @@
 
 namespace hrm {
 
-template <class T> struct BlockActs {
-  std::vector<T> x, qkv, probs, attn, h1, rstd1, gu, act, h2, rstd2;
-  std::vector<T> tmp;  // (n, D): o-projection / down-projection outputs, then backward scratch
+template <class Ops, class T> struct BlockActs {
+  using Buffer = typename Ops::template Buffer<T>;
+  Buffer x, qkv, probs, attn, h1, rstd1, gu, act, h2, rstd2;
+  Buffer tmp;  // (n, D): o-projection / down-projection outputs, then backward scratch
 
   void resize(const HrmDims& d, std::int64_t batch) {
     const std::int64_t n = batch * d.tokens, D = d.hidden;
@@ -33,8 +35,8 @@ template <class T> struct BlockActs {
 };
 
 // Workspace of a block backward: gradients of the intermediate activations.
-template <class T> struct BlockGradScratch {
-  std::vector<T> dh, dattn, dqkv, dgu, dact;  // (n,D), (n,D), (n,3D), (n,2I), (n,I)
+template <class Ops, class T> struct BlockGradScratch {
+  typename Ops::template Buffer<T> dh, dattn, dqkv, dgu, dact;  // (n,D), (n,D), (n,3D), (n,2I), (n,I)
   void resize(const HrmDims& d, std::int64_t batch) {
     const std::int64_t n = batch * d.tokens;
     dh.resize(n * d.hidden);
@@ -47,7 +49,7 @@ template <class T> struct BlockGradScratch {
 
 // Block forward: a.x must hold the input; the output is a.h2.
 template <class Ops, class T>
-void block_forward(BlockActs<T>& a, const T* w, const BlockSlots& s, const T* rope_cos, const T* rope_sin,
+void block_forward(BlockActs<Ops, T>& a, const T* w, const BlockSlots& s, const T* rope_cos, const T* rope_sin,
                    const HrmDims& d, std::int64_t batch) {
   const std::int64_t n = batch * d.tokens, D = d.hidden, I = d.inter;
   Ops::linear_forward(a.qkv.data(), a.x.data(), w + s.qkv, n, D, 3 * D);
@@ -65,14 +67,14 @@ void block_forward(BlockActs<T>& a, const T* w, const BlockSlots& s, const T* ro
 
 // Block backward: dy (n,D) is d loss / d h2 and is overwritten; dx (n,D) = d loss / d x (assigned).
 template <class Ops, class T>
-void block_backward(T* dx, T* dy, const BlockActs<T>& a, const T* w, T* g, const BlockSlots& s, const T* rope_cos,
-                    const T* rope_sin, BlockGradScratch<T>& sc, const HrmDims& d, std::int64_t batch) {
+void block_backward(T* dx, T* dy, const BlockActs<Ops, T>& a, const T* w, T* g, const BlockSlots& s, const T* rope_cos,
+                    const T* rope_sin, BlockGradScratch<Ops, T>& sc, const HrmDims& d, std::int64_t batch) {
   const std::int64_t n = batch * d.tokens, D = d.hidden, I = d.inter;
   // Second sub-layer: h2 = rms(h1 + down(swiglu(gu(h1)))).
   Ops::rms_norm_backward(dy, dy, a.h2.data(), a.rstd2.data(), n, D);  // dy := d(residual sum 2)
   Ops::linear_backward(sc.dact.data(), g + s.down, dy, a.act.data(), w + s.down, n, I, D, false);
   Ops::swiglu_backward(sc.dgu.data(), sc.dact.data(), a.gu.data(), n, I);
-  std::copy(dy, dy + n * D, sc.dh.begin());  // residual path
+  Ops::copy(sc.dh.data(), dy, n * D);  // residual path
   Ops::linear_backward(sc.dh.data(), g + s.gate_up, sc.dgu.data(), a.h1.data(), w + s.gate_up, n, D, 2 * I, true);
   // First sub-layer: h1 = rms(x + o(attn(rope(qkv(x))))).
   Ops::rms_norm_backward(sc.dh.data(), sc.dh.data(), a.h1.data(), a.rstd1.data(), n, D);
@@ -80,7 +82,7 @@ void block_backward(T* dx, T* dy, const BlockActs<T>& a, const T* w, T* g, const
   Ops::attention_backward(sc.dqkv.data(), sc.dattn.data(), a.qkv.data(), a.probs.data(), batch, d.tokens, d.heads,
                           d.head_dim);
   if (!d.learned_pos) Ops::rope_backward(sc.dqkv.data(), rope_cos, rope_sin, batch, d.tokens, d.heads, d.head_dim);
-  std::copy(sc.dh.begin(), sc.dh.begin() + n * D, dx);  // residual path
+  Ops::copy(dx, sc.dh.data(), n * D);  // residual path
   Ops::linear_backward(dx, g + s.qkv, sc.dqkv.data(), a.x.data(), w + s.qkv, n, D, 3 * D, true);
 }
 
@@ -88,33 +90,33 @@ void block_backward(T* dx, T* dy, const BlockActs<T>& a, const T* w, T* g, const
 // layer) the activations are kept for module_backward; without, `scratch` is reused.
 template <class Ops, class T>
 void module_forward(T* z, const T* injection, const std::vector<BlockSlots>& layers, const T* w, const T* rope_cos,
-                    const T* rope_sin, std::vector<BlockActs<T>>* saved, BlockActs<T>& scratch, const HrmDims& d,
-                    std::int64_t batch) {
+                    const T* rope_sin, std::vector<BlockActs<Ops, T>>* saved, BlockActs<Ops, T>& scratch,
+                    const HrmDims& d, std::int64_t batch) {
   const std::int64_t count = batch * d.tokens * d.hidden;
   for (std::size_t i = 0; i < layers.size(); ++i) {
-    BlockActs<T>& a = saved ? (*saved)[i] : scratch;
+    BlockActs<Ops, T>& a = saved ? (*saved)[i] : scratch;
     if (i == 0) {
       Ops::add(a.x.data(), z, injection, count);
     } else {
-      const BlockActs<T>& prev = saved ? (*saved)[i - 1] : scratch;  // without saving: prev is a itself
-      std::copy(prev.h2.begin(), prev.h2.begin() + count, a.x.begin());
+      const BlockActs<Ops, T>& prev = saved ? (*saved)[i - 1] : scratch;  // without saving: prev is a itself
+      Ops::copy(a.x.data(), prev.h2.data(), count);
     }
     block_forward<Ops>(a, w, layers[i], rope_cos, rope_sin, d, batch);
   }
-  const BlockActs<T>& last = saved ? saved->back() : scratch;
-  std::copy(last.h2.begin(), last.h2.begin() + count, z);
+  const BlockActs<Ops, T>& last = saved ? saved->back() : scratch;
+  Ops::copy(z, last.h2.data(), count);
 }
 
 // Backward of module_forward with saved activations: dz (n,D) = d loss / d output (overwritten);
 // on return d_input (n,D) = d loss / d (z + injection), which is also d/d injection.
 template <class Ops, class T>
 void module_backward(T* d_input, T* dz, const std::vector<BlockSlots>& layers, const T* w, T* g, const T* rope_cos,
-                     const T* rope_sin, const std::vector<BlockActs<T>>& saved, BlockGradScratch<T>& sc,
+                     const T* rope_sin, const std::vector<BlockActs<Ops, T>>& saved, BlockGradScratch<Ops, T>& sc,
                      const HrmDims& d, std::int64_t batch) {
   const std::int64_t count = batch * d.tokens * d.hidden;
   for (std::size_t i = layers.size(); i-- > 0;) {
     block_backward<Ops>(d_input, dz, saved[i], w, g, layers[i], rope_cos, rope_sin, sc, d, batch);
-    if (i > 0) std::copy(d_input, d_input + count, dz);
+    if (i > 0) Ops::copy(dz, d_input, count);
   }
 }
 

@@ -5,11 +5,10 @@
 // P:]) and q = q_head(z_H[:, 0]). z_H, z_L are the carry, updated in place.
 // backward(): gradients reach the last L and H calls, the heads and, through x only (z_H and z_L
 // are detached between segments), the token, position and puzzle embeddings. Dense gradients
-// ACCUMULATE into the slab `g`; puzzle-row gradients (batch, ndim) are ASSIGNED.
+// ACCUMULATE into the slab `g`; puzzle-row gradients (batch, ndim) are ASSIGNED. Weights, buffers
+// and every pointer argument are in the backend's memory (Ops::Memory).
 #pragma once
 
-#include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -20,6 +19,9 @@ namespace hrm {
 
 template <class Ops, class T> class HrmModel {
  public:
+  using Weights = HrmWeights<T, typename Ops::Memory>;
+  using Buffer = typename Ops::template Buffer<T>;
+
   HrmModel(const HrmDims& d, std::int64_t batch) : d_(d), b_(batch) {
     const std::int64_t n = b_ * d_.tokens, D = d_.hidden;
     rope_cos_.resize(d_.tokens * d_.head_dim);
@@ -43,7 +45,7 @@ template <class Ops, class T> class HrmModel {
 
   // One segment. inputs (b, S) int32; puzzle_rows (b, ndim) or null when ndim = 0; logits (b*S, V)
   // and q (b, 2) written. with_grad keeps what backward() needs.
-  void forward(const HrmWeights<T>& w, T* zH, T* zL, const std::int32_t* inputs, const T* puzzle_rows, bool with_grad,
+  void forward(const Weights& w, T* zH, T* zL, const std::int32_t* inputs, const T* puzzle_rows, bool with_grad,
                T* logits, T* q) {
     const ParamLayout& l = w.layout;
     const T* p = w.params.data();
@@ -51,20 +53,18 @@ template <class Ops, class T> class HrmModel {
     if (with_grad) inputs_ = inputs;
     const T* puzzle = nullptr;
     if (d_.puzzle_ndim > 0) {  // zero-pad each row from ndim to P*D (HRM-SPEC 1.2)
-      std::fill(puzzle_.begin(), puzzle_.end(), T(0));
-      for (std::int64_t i = 0; i < b_; ++i)
-        std::copy(puzzle_rows + i * d_.puzzle_ndim, puzzle_rows + (i + 1) * d_.puzzle_ndim,
-                  puzzle_.begin() + i * d_.prefix * D);
+      Ops::fill(puzzle_.data(), T(0), static_cast<std::int64_t>(puzzle_.size()));
+      Ops::copy_rows(puzzle_.data(), d_.prefix * D, puzzle_rows, d_.puzzle_ndim, b_, d_.puzzle_ndim);
       puzzle = puzzle_.data();
     }
     Ops::embedding_forward(x_.data(), inputs, p + l.embed_tokens, puzzle, l.embed_pos >= 0 ? p + l.embed_pos : nullptr,
                            b_, d_.seq_len, d_.prefix, D);
 
-    auto L_step = [&](std::vector<BlockActs<T>>* saved) {
+    auto L_step = [&](std::vector<BlockActs<Ops, T>>* saved) {
       Ops::add(inj_.data(), zH, x_.data(), count);
       module_forward<Ops>(zL, inj_.data(), l.L, p, rope_cos_.data(), rope_sin_.data(), saved, scratch_, d_, b_);
     };
-    auto H_step = [&](std::vector<BlockActs<T>>* saved) {
+    auto H_step = [&](std::vector<BlockActs<Ops, T>>* saved) {
       module_forward<Ops>(zH, zL, l.H, p, rope_cos_.data(), rope_sin_.data(), saved, scratch_, d_, b_);
     };
     for (std::int64_t h = 0; h < d_.H_cycles; ++h) {
@@ -77,35 +77,30 @@ template <class Ops, class T> class HrmModel {
 
     // Heads: lm_head on the sequence positions P..T-1, q_head on position 0. A forward without
     // grad (the Q-target segment) must not overwrite the heads' inputs that backward() reads.
-    std::vector<T>& z_out = with_grad ? z_out_ : z_out_nograd_;
-    std::vector<T>& z0 = with_grad ? z0_ : z0_nograd_;
-    for (std::int64_t i = 0; i < b_; ++i) {
-      std::copy(zH + (i * d_.tokens + d_.prefix) * D, zH + (i + 1) * d_.tokens * D, z_out.begin() + i * d_.seq_len * D);
-      std::copy(zH + i * d_.tokens * D, zH + (i * d_.tokens + 1) * D, z0.begin() + i * D);
-    }
+    Buffer& z_out = with_grad ? z_out_ : z_out_nograd_;
+    Buffer& z0 = with_grad ? z0_ : z0_nograd_;
+    const std::int64_t TD = d_.tokens * D, SD = d_.seq_len * D;
+    Ops::copy_rows(z_out.data(), SD, zH + d_.prefix * D, TD, b_, SD);
+    Ops::copy_rows(z0.data(), D, zH, TD, b_, D);
     Ops::linear_forward(logits, z_out.data(), p + l.lm_head, b_ * d_.seq_len, D, d_.vocab);
     Ops::linear_forward(q, z0.data(), p + l.q_head_w, b_, D, 2);
-    for (std::int64_t i = 0; i < b_; ++i)
-      for (int j = 0; j < 2; ++j) q[i * 2 + j] += p[l.q_head_b + j];
+    Ops::bias_add(q, p + l.q_head_b, b_, 2);
   }
 
   // Backward of the last forward(with_grad = true). dlogits (b*S, V), dq (b, 2).
-  void backward(const HrmWeights<T>& w, T* g, T* d_puzzle_rows, const T* dlogits, const T* dq) {
+  void backward(const Weights& w, T* g, T* d_puzzle_rows, const T* dlogits, const T* dq) {
     const ParamLayout& l = w.layout;
     const T* p = w.params.data();
     const std::int64_t D = d_.hidden;
     Ops::linear_backward(dz_out_.data(), g + l.lm_head, dlogits, z_out_.data(), p + l.lm_head, b_ * d_.seq_len, D,
                          d_.vocab, false);
     Ops::linear_backward(dz0_.data(), g + l.q_head_w, dq, z0_.data(), p + l.q_head_w, b_, D, 2, false);
-    for (std::int64_t i = 0; i < b_; ++i)
-      for (int j = 0; j < 2; ++j) g[l.q_head_b + j] += dq[i * 2 + j];
-    std::fill(dzH_.begin(), dzH_.end(), T(0));
-    for (std::int64_t i = 0; i < b_; ++i) {
-      std::copy(dz_out_.begin() + i * d_.seq_len * D, dz_out_.begin() + (i + 1) * d_.seq_len * D,
-                dzH_.begin() + (i * d_.tokens + d_.prefix) * D);
-      T* row0 = dzH_.data() + i * d_.tokens * D;
-      for (std::int64_t k = 0; k < D; ++k) row0[k] += dz0_[i * D + k];
-    }
+    Ops::bias_backward(g + l.q_head_b, dq, b_, 2);
+    // dz_H: the sequence positions' gradient, then row 0 += the Q head's (the same row when P = 0).
+    const std::int64_t TD = d_.tokens * D, SD = d_.seq_len * D;
+    Ops::fill(dzH_.data(), T(0), static_cast<std::int64_t>(dzH_.size()));
+    Ops::copy_rows(dzH_.data() + d_.prefix * D, TD, dz_out_.data(), SD, b_, SD);
+    Ops::add_rows(dzH_.data(), TD, dz0_.data(), D, b_, D);
     // H's input is z_H(detached) + z_L: its gradient is z_L's. L's input is z_L(detached) + z_H(detached) + x.
     module_backward<Ops>(dzL_.data(), dzH_.data(), l.H, p, g, rope_cos_.data(), rope_sin_.data(), saved_H_,
                          grad_scratch_, d_, b_);
@@ -115,25 +110,23 @@ template <class Ops, class T> class HrmModel {
                             l.embed_pos >= 0 ? g + l.embed_pos : nullptr, dinput_.data(), inputs_, b_, d_.seq_len,
                             d_.prefix, D);
     if (d_.puzzle_ndim > 0)
-      for (std::int64_t i = 0; i < b_; ++i)
-        std::copy(dpuzzle_.begin() + i * d_.prefix * D, dpuzzle_.begin() + i * d_.prefix * D + d_.puzzle_ndim,
-                  d_puzzle_rows + i * d_.puzzle_ndim);
+      Ops::copy_rows(d_puzzle_rows, d_.puzzle_ndim, dpuzzle_.data(), d_.prefix * D, b_, d_.puzzle_ndim);
   }
 
  private:
   HrmDims d_;
   std::int64_t b_;
   const std::int32_t* inputs_ = nullptr;  // of the last forward, for the embedding backward
-  std::vector<T> rope_cos_, rope_sin_;    // (T, hd)
-  std::vector<T> x_, inj_;                // (n, D): scaled input embedding, injection z_H + x
-  std::vector<T> puzzle_, dpuzzle_;       // (b, P*D): zero-padded puzzle rows and their gradient
-  std::vector<T> z_out_, dz_out_;         // (b*S, D): z_H at the sequence positions (grad forward)
-  std::vector<T> z0_, dz0_;               // (b, D): z_H at position 0 (grad forward)
-  std::vector<T> z_out_nograd_, z0_nograd_;  // the same for forwards without grad
-  std::vector<T> dzH_, dzL_, dinput_;     // (n, D)
-  std::vector<BlockActs<T>> saved_L_, saved_H_;
-  BlockActs<T> scratch_;
-  BlockGradScratch<T> grad_scratch_;
+  Buffer rope_cos_, rope_sin_;        // (T, hd)
+  Buffer x_, inj_;                    // (n, D): scaled input embedding, injection z_H + x
+  Buffer puzzle_, dpuzzle_;           // (b, P*D): zero-padded puzzle rows and their gradient
+  Buffer z_out_, dz_out_;             // (b*S, D): z_H at the sequence positions (grad forward)
+  Buffer z0_, dz0_;                   // (b, D): z_H at position 0 (grad forward)
+  Buffer z_out_nograd_, z0_nograd_;   // the same for forwards without grad
+  Buffer dzH_, dzL_, dinput_;         // (n, D)
+  std::vector<BlockActs<Ops, T>> saved_L_, saved_H_;
+  BlockActs<Ops, T> scratch_;
+  BlockGradScratch<Ops, T> grad_scratch_;
 };
 
 }  // namespace hrm

@@ -144,7 +144,8 @@ template <class T> void fill_truncated_normal(T* out, std::int64_t n, double std
 
 }  // namespace
 
-template <class T> HrmWeights<T> HrmWeights<T>::init(const HrmDims& d, std::uint64_t seed) {
+template <class T, class Memory>
+HrmWeights<T, Memory> HrmWeights<T, Memory>::init(const HrmDims& d, std::uint64_t seed) {
   HrmWeights w;
   w.dims = d;
   w.layout = ParamLayout::of(d);
@@ -170,7 +171,7 @@ template <class T> HrmWeights<T> HrmWeights<T>::init(const HrmDims& d, std::uint
   return w;
 }
 
-template <class T> template <class U> HrmWeights<U> HrmWeights<T>::cast() const {
+template <class T, class Memory> template <class U> HrmWeights<U> HrmWeights<T, Memory>::cast() const {
   HrmWeights<U> o;
   o.dims = dims;
   o.layout = layout;

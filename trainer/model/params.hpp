@@ -65,17 +65,19 @@ inline constexpr const char* kPuzzleEmbName = "model.inner.puzzle_emb.weights"; 
 inline constexpr const char* kHInitName = "model.inner.H_init";                  // (D), bf16 in HRM
 inline constexpr const char* kLInitName = "model.inner.L_init";                  // (D)
 
-// Parameters and buffers of one model, on the host.
-template <class T> struct HrmWeights {
+// Parameters and buffers of one model, in `Memory` (ops.hpp): the host by default; a backend's
+// model takes HrmWeights<T, typename Ops::Memory> (trainer/cuda/model_device.hpp uploads them).
+template <class T, class Memory = ops::HostMemory> struct HrmWeights {
+  using Buffer = typename Memory::template Buffer<T>;
   HrmDims dims;
   ParamLayout layout;
-  std::vector<T> params;       // (layout.total)
-  std::vector<T> H_init, L_init;   // (D): values representable in bf16, as HRM stores them
-  std::vector<T> puzzle_emb;   // (num_identifiers, puzzle_ndim), zeros at init
+  Buffer params;            // (layout.total)
+  Buffer H_init, L_init;    // (D): values representable in bf16, as HRM stores them
+  Buffer puzzle_emb;        // (num_identifiers, puzzle_ndim), zeros at init
 
   // HRM's initialisation (HRM-SPEC 1.3), from a seeded generator of our own (PyTorch's stream is not
   // reproduced): truncated-normal LeCun weights, std 1/sqrt(D) embeddings, q_head zero weight and
-  // bias -5, bf16-rounded std-1 H_init/L_init, zero puzzle embeddings.
+  // bias -5, bf16-rounded std-1 H_init/L_init, zero puzzle embeddings. init and cast: host memory only.
   static HrmWeights init(const HrmDims& d, std::uint64_t seed);
   template <class U> HrmWeights<U> cast() const;
 };

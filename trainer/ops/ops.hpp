@@ -11,9 +11,13 @@
 //  - Integer tensors (token ids, labels) are int32; the ignore label is kIgnoreLabel (-100).
 //  - T is float (training) or double (gradient checks and golden parity).
 //  - Linear weights are stored as PyTorch stores them: (out_features, in_features).
+//  - A backend names where its arrays live: `using Memory = ...;`, whose `Buffer<T>` is an owning
+//    array with resize(count) (zero-filled; contents not kept), data() and size(); `Buffer<T>` is
+//    also the backend's own alias. The model declares its arrays as `typename Ops::template Buffer<T>`.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace hrm::ops {
 
@@ -21,11 +25,25 @@ inline constexpr std::int32_t kIgnoreLabel = -100;
 
 enum class LossType { stablemax, softmax };
 
+// Host memory: the CPU backend's arrays (and every model array outside a backend) are std::vector.
+struct HostMemory {
+  template <class T> using Buffer = std::vector<T>;
+};
+
 // Per-sequence results of the token loss (HRM-SPEC 2.2-2.3), filled by token_loss_forward.
 struct SeqLoss {
   double loss = 0;              // sum over tokens of CE / max(n, 1): the per-sequence mean
   std::int32_t correct = 0;     // tokens with label != ignore and argmax(logits) == label
   std::int32_t count = 0;       // n: tokens with label != ignore
+};
+
+// Losses and raw metric sums of one ACT segment (HRM-SPEC 2.2-2.4), before any normalisation;
+// filled by act_metrics.
+struct ActStepStats {
+  double lm_loss = 0, q_halt_loss = 0, q_continue_loss = 0;
+  double total = 0;  // lm_loss + 0.5 (q_halt_loss + q_continue_loss), summed over the local batch
+  double count = 0, accuracy = 0, exact_accuracy = 0, q_halt_accuracy = 0, steps = 0;
+  bool has_q_continue = false;
 };
 
 /* The contract (each line: what it computes; shapes); HRM_OPS_CONTRACT_DECLARATIONS below declares it:
@@ -62,6 +80,38 @@ struct SeqLoss {
                                                   stablemax in float64 whatever T is
  token_loss_backward(dlogits, logits, labels, seq_scale, batch, seq_len, vocab, type)
                                                   dlogits(batch, seq_len, vocab) = seq_scale[b] * d(SeqLoss.loss)/dlogits
+
+ Moving data (the model's gathers, scatters and padding; T may also be int32 or a record for copy):
+ copy(dst, src, count)                            dst = src (count elements; no overlap)
+ fill(dst, value, count)                          dst = value
+ copy_rows(dst, ld_dst, src, ld_src, rows, cols)  dst[r*ld_dst + c] = src[r*ld_src + c], r < rows, c < cols
+ add_rows(dst, ld_dst, src, ld_src, rows, cols)   dst[r*ld_dst + c] += src[r*ld_src + c]        (ACCUMULATES)
+ gather_rows(dst, table, ids, rows, cols)         dst(rows, cols) = table[ids[r]] (ids int32; the CUDA
+                                                  backend flags an id < 0 and reads a zero row)
+ download(host, src, count)                       host = src; `host` is host memory; waits for the work
+                                                  queued before it (the CUDA step's one synchronisation)
+ bias_add(y, bias, rows, cols)                    y(rows, cols) += bias(cols)
+ bias_backward(dbias, dy, rows, cols)             dbias(cols) += sum of dy's rows, in row order (ACCUMULATES)
+
+ The ACT wrapper (HRM-SPEC 1.8, 2, 11.1): per slot i < batch: steps, inputs, labels, puzzle_ids are
+ int32 ((b), (b, seq_len), (b, seq_len), (b)), halted uint8 (b), q and q_next (b, 2): halt, continue.
+ act_reset(zH, zL, steps, inputs, labels, puzzle_ids, H_init, L_init, halted, in_inputs, in_labels,
+           in_puzzle_ids, batch, tokens, hidden, seq_len)
+                                                  halted slots: every token row of zH, zL (b, tokens, hidden) =
+                                                  H_init, L_init (hidden); steps = 0; inputs, labels,
+                                                  puzzle_ids = the incoming rows
+ act_halt(steps, halted, q, min_halt_steps, batch, halt_max_steps, explore)
+                                                  steps += 1; halted = steps >= halt_max_steps, and with
+                                                  explore: (that || q_halt > q_continue) && steps >= min_halt_steps
+                                                  (min_halt_steps (b) int32; unused without explore)
+ act_q_grad(target, dq, q, q_next, seq, steps, batch, halt_max_steps, q_continue, loss_scale)
+                                                  with q_continue: target(b) = sigmoid(q_next halt if
+                                                  steps >= halt_max_steps, else max of q_next); dq(b, 2) =
+                                                  0.5 loss_scale (sigmoid(q) - (exact, target)); dq continue
+                                                  = 0 without q_continue
+ act_metrics(stats, seq, q, target, halted, steps, batch, q_continue)
+                                                  stats (one ActStepStats, backend memory) = the segment's
+                                                  loss sums and metric counts, slots in order
 */
 
 }  // namespace hrm::ops
@@ -109,4 +159,29 @@ struct SeqLoss {
                                  i64 seq_len, i64 vocab, ops::LossType type);                                         \
   template <class T>                                                                                                  \
   static void token_loss_backward(T* dlogits, const T* logits, const i32* labels, const double* seq_scale, i64 batch, \
-                                  i64 seq_len, i64 vocab, ops::LossType type);
+                                  i64 seq_len, i64 vocab, ops::LossType type);                                        \
+                                                                                                                      \
+  template <class T> static void copy(T* dst, const T* src, i64 count);                                               \
+  template <class T> static void fill(T* dst, T value, i64 count);                                                    \
+  template <class T>                                                                                                  \
+  static void copy_rows(T* dst, i64 ld_dst, const T* src, i64 ld_src, i64 rows, i64 cols);                            \
+  template <class T>                                                                                                  \
+  static void add_rows(T* dst, i64 ld_dst, const T* src, i64 ld_src, i64 rows, i64 cols);                             \
+  template <class T> static void gather_rows(T* dst, const T* table, const i32* ids, i64 rows, i64 cols);             \
+  template <class T> static void download(T* host, const T* src, i64 count);                                          \
+  template <class T> static void bias_add(T* y, const T* bias, i64 rows, i64 cols);                                   \
+  template <class T> static void bias_backward(T* dbias, const T* dy, i64 rows, i64 cols);                            \
+                                                                                                                      \
+  template <class T>                                                                                                  \
+  static void act_reset(T* zH, T* zL, i32* steps, i32* inputs, i32* labels, i32* puzzle_ids, const T* H_init,         \
+                        const T* L_init, const std::uint8_t* halted, const i32* in_inputs, const i32* in_labels,      \
+                        const i32* in_puzzle_ids, i64 batch, i64 tokens, i64 hidden, i64 seq_len);                    \
+  template <class T>                                                                                                  \
+  static void act_halt(i32* steps, std::uint8_t* halted, const T* q, const i32* min_halt_steps, i64 batch,            \
+                       i64 halt_max_steps, bool explore);                                                             \
+  template <class T>                                                                                                  \
+  static void act_q_grad(T* target, T* dq, const T* q, const T* q_next, const ops::SeqLoss* seq, const i32* steps,    \
+                         i64 batch, i64 halt_max_steps, bool q_continue, double loss_scale);                          \
+  template <class T>                                                                                                  \
+  static void act_metrics(ops::ActStepStats* stats, const ops::SeqLoss* seq, const T* q, const T* target,             \
+                          const std::uint8_t* halted, const i32* steps, i64 batch, bool q_continue);

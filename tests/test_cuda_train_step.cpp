@@ -1,0 +1,162 @@
+// test_cuda_train_step.cpp: the CUDA trainer's whole step (trainer/cuda/cuda_train_step.hpp:
+// HrmAct<CudaOps, float>, AdamATan2 and sign-SGD on the device) against the CPU trainer's
+// (HrmAct<CpuOps, float> and trainer/loop's apply_optimizers), on a small model with a puzzle
+// embedding, RoPE, Q continue (halt_max_steps 4) and exploration: one step from HRM's initial carry,
+// then further steps on the carried state (halted slots restart, the others continue).
+// Tolerances are relative to max(max |cpu|, 1) over each tensor, with their reasons beside them.
+// Without a CUDA device every TEST_CASE exits 77 (CTest: skipped).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "trainer/cpu/cpu_ops.hpp"
+#include "trainer/cuda/cuda_check.hpp"
+#include "trainer/cuda/cuda_train_step.hpp"
+#include "trainer/loop/trainer.hpp"
+
+using namespace hrm;
+
+namespace {
+
+using i64 = std::int64_t;
+
+void require_device() {
+  const std::string why = cuda::no_device_reason();
+  if (!why.empty()) {
+    std::fprintf(stderr, "no CUDA device answers (%s): skipped (exit 77)\n", why.c_str());
+    std::exit(77);
+  }
+}
+
+// Gradients: sums over the batch and the tokens reordered (cuBLAS vs Eigen GEMMs, block reductions)
+// at every op of the two segments, each ~sqrt(K) 2^-24 relative (kTolSum of test_cuda_ops), carried
+// through a few layers: 1e-4. An indexing or formula error is O(0.1).
+constexpr double kTolGrad = 1e-4;
+// Weights after one AdamATan2 step: lr * atan2(m, sqrt(v)) is insensitive to a common relative error
+// of m and sqrt(v); atan2 itself may differ by one float ulp (test_cuda_ops): 1e-6.
+constexpr double kTolParam = 1e-6;
+// After several steps the reordering errors of every step feed the next: 1e-4 (not measured).
+constexpr double kTolSteps = 1e-4;
+
+HrmDims small_dims() {
+  ArchConfig a;
+  a.hidden_size = 64;
+  a.num_heads = 2;
+  a.H_layers = 2;
+  a.L_layers = 2;
+  a.H_cycles = 2;
+  a.L_cycles = 2;
+  a.expansion = 4;
+  a.pos_encodings = "rope";
+  a.halt_max_steps = 4;
+  a.halt_exploration_prob = 0.5;
+  a.loss_type = "stablemax_cross_entropy";
+  return HrmDims::from(a, /*puzzle_emb_ndim*/ 64, /*vocab*/ 11, /*seq_len*/ 16, /*identifiers*/ 5);
+}
+
+ActBatch random_batch(const HrmDims& d, i64 b, std::mt19937_64& g) {
+  ActBatch x;
+  x.resize(b, d.seq_len);
+  for (auto& v : x.inputs) v = static_cast<std::int32_t>(g() % d.vocab);
+  for (auto& v : x.labels) v = g() % 4 == 0 ? ops::kIgnoreLabel : static_cast<std::int32_t>(g() % d.vocab);
+  for (auto& v : x.puzzle_ids) v = static_cast<std::int32_t>(g() % d.num_identifiers);
+  return x;
+}
+
+// HRM's init, with the q head and puzzle rows random (zeros would hide their paths).
+TrainerState initial_state(const HrmDims& d, i64 b) {
+  TrainerState s;
+  s.weights = HrmWeights<float>::init(d, 5);
+  std::mt19937_64 g(6);
+  std::normal_distribution<float> n(0.0f, 0.3f);
+  for (i64 i = 0; i < 2 * d.hidden; ++i) s.weights.params[s.weights.layout.q_head_w + i] = n(g);
+  for (auto& v : s.weights.puzzle_emb) v = n(g);
+  s.adam_m.assign(s.weights.layout.total, 0.0f);
+  s.adam_v.assign(s.weights.layout.total, 0.0f);
+  s.carry = ActCarry<float>::initial(d, b);
+  return s;
+}
+
+void compare(const std::string& what, const std::vector<float>& got, const std::vector<float>& ref, double tol) {
+  REQUIRE(got.size() == ref.size());
+  double scale = 1;
+  for (float r : ref) scale = std::max(scale, std::abs(static_cast<double>(r)));
+  std::size_t bad = 0, first = 0;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    if (!(std::abs(static_cast<double>(got[i]) - ref[i]) / scale <= tol) && bad++ == 0) first = i;
+  if (bad > 0)
+    FAIL_CHECK(what << ": " << bad << " of " << got.size() << " elements exceed " << tol << " (first at " << first
+                    << ": cuda " << got[first] << ", cpu " << ref[first] << ")");
+}
+
+void compare_value(const std::string& what, double got, double ref, double tol) {
+  if (!(std::abs(got - ref) / std::max(std::abs(ref), 1.0) <= tol))
+    FAIL_CHECK(what << ": cuda " << got << ", cpu " << ref);
+}
+
+// Runs `steps` training steps on both trainers from the same state and compares them after each.
+void run_steps(int steps, double tol_state) {
+  require_device();
+  const HrmDims d = small_dims();
+  const i64 b = 4, B = b;
+  const TrainConfig tc;  // HRM's betas, weight decays 0.1
+  TrainerState cpu = initial_state(d, b), dev = cpu;
+  HrmAct<CpuOps, float> act(d, b);
+  std::vector<float> grads(cpu.weights.layout.total), puzzle_grads(b * d.puzzle_ndim);
+  const std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b);
+  step->load(dev);
+  std::mt19937_64 g(7);
+  for (int t = 1; t <= steps; ++t) {
+    CAPTURE(t);
+    const ActBatch batch = random_batch(d, b, g);
+    std::vector<std::int32_t> min_halt(b);
+    for (auto& m : min_halt) m = static_cast<std::int32_t>(1 + g() % d.halt_max_steps);
+    const double lr = 1e-4, plr = 1e-2;
+
+    std::fill(grads.begin(), grads.end(), 0.0f);
+    const ActStepStats s = act.train_step(cpu.weights, cpu.carry, batch, min_halt.data(), 1.0 / B, grads.data(),
+                                          puzzle_grads.data());
+    double sq = 0;
+    for (float x : grads) sq += static_cast<double>(x) * x;
+    apply_optimizers(cpu.weights, cpu.adam_m, cpu.adam_v, grads, cpu.carry.data.puzzle_ids.data(),
+                     puzzle_grads.data(), b, t, lr, plr, tc);
+    const DeviceStepResult r = step->step(batch, min_halt.data(), 1.0 / B, t, lr, plr, tc);
+    step->store(dev);
+
+    const double tol_loss = t == 1 ? kTolGrad : tol_state;
+    compare_value("loss total", r.stats.total, s.total, tol_loss);
+    compare_value("lm_loss", r.stats.lm_loss, s.lm_loss, tol_loss);
+    compare_value("q_halt_loss", r.stats.q_halt_loss, s.q_halt_loss, tol_loss);
+    compare_value("q_continue_loss", r.stats.q_continue_loss, s.q_continue_loss, tol_loss);
+    compare_value("gradient sum of squares", r.grad_sq, sq, 2 * tol_loss);
+    // Counts: exact unless an argmax or a halting decision sits on a rounding-level tie.
+    CHECK(r.stats.count == s.count);
+    CHECK(r.stats.exact_accuracy == s.exact_accuracy);
+    CHECK(r.stats.steps == s.steps);
+    CHECK(dev.carry.steps == cpu.carry.steps);
+    CHECK(dev.carry.halted == cpu.carry.halted);
+    CHECK(dev.carry.data.inputs == cpu.carry.data.inputs);
+    CHECK(dev.carry.data.puzzle_ids == cpu.carry.data.puzzle_ids);
+    compare("carry z_H", dev.carry.zH, cpu.carry.zH, t == 1 ? kTolGrad : tol_state);
+    compare("carry z_L", dev.carry.zL, cpu.carry.zL, t == 1 ? kTolGrad : tol_state);
+    compare("AdamATan2 m", dev.adam_m, cpu.adam_m, t == 1 ? kTolGrad : tol_state);
+    compare("AdamATan2 v", dev.adam_v, cpu.adam_v, t == 1 ? kTolGrad : tol_state);
+    compare("parameters", dev.weights.params, cpu.weights.params, t == 1 ? kTolParam : tol_state);
+    // sign-SGD: an element whose summed gradient is ~0 may take the other sign (2 * plr apart).
+    compare("puzzle embedding", dev.weights.puzzle_emb, cpu.weights.puzzle_emb, 2 * plr + kTolParam);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("cuda train step: one step from the initial carry, AdamATan2 and sign-SGD, against the CPU trainer") {
+  run_steps(1, kTolGrad);
+}
+
+TEST_CASE("cuda train step: four steps on the carried state against the CPU trainer") { run_steps(4, kTolSteps); }
