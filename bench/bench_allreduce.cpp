@@ -28,6 +28,7 @@
 #include "trainer/dist/world.hpp"
 
 #ifdef HRM_HAVE_NCCL
+#include "trainer/cuda/cuda_check.hpp"
 #include "trainer/dist/nccl_comm.hpp"
 #endif
 
@@ -63,26 +64,20 @@ struct MpiBackend : Backend {
 };
 
 #ifdef HRM_HAVE_NCCL
-#define BENCH_CUDA(call)                                                                        \
-  do {                                                                                          \
-    const cudaError_t rc_ = (call);                                                             \
-    if (rc_ != cudaSuccess) throw hrm::Error(std::string(#call) + ": " + cudaGetErrorString(rc_)); \
-  } while (0)
-
 struct NcclBackend : Backend {
   hrm::NcclComm comm;
   cudaStream_t stream{};
   float* data = nullptr;
   explicit NcclBackend(const hrm::World& w, i64 max_floats) : comm(w) {
-    BENCH_CUDA(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-    BENCH_CUDA(cudaMalloc(reinterpret_cast<void**>(&data), static_cast<std::size_t>(max_floats) * sizeof(float)));
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&data), static_cast<std::size_t>(max_floats) * sizeof(float)));
   }
   ~NcclBackend() override {
     cudaFree(data);
     cudaStreamDestroy(stream);
   }
   void upload(const std::vector<float>& h) override {
-    BENCH_CUDA(cudaMemcpy(data, h.data(), h.size() * sizeof(float), cudaMemcpyHostToDevice));
+    CUDA_CHECK(cudaMemcpy(data, h.data(), h.size() * sizeof(float), cudaMemcpyHostToDevice));
   }
   void sum(i64 n) override {
     comm.allreduce_sum(data, n, stream);
@@ -90,7 +85,7 @@ struct NcclBackend : Backend {
   }
   std::vector<float> download(i64 n) override {
     std::vector<float> h(static_cast<std::size_t>(n));
-    BENCH_CUDA(cudaMemcpy(h.data(), data, h.size() * sizeof(float), cudaMemcpyDeviceToHost));
+    CUDA_CHECK(cudaMemcpy(h.data(), data, h.size() * sizeof(float), cudaMemcpyDeviceToHost));
     return h;
   }
 };

@@ -19,13 +19,6 @@
       ::hrm::dist_call_failed(#call, __FILE__, __LINE__, ncclGetErrorString(hrm_nccl_rc_));           \
   } while (0)
 
-#define CUDA_RT_CHECK(call)                                                                           \
-  do {                                                                                                \
-    const cudaError_t hrm_cuda_rc_ = (call);                                                          \
-    if (hrm_cuda_rc_ != cudaSuccess)                                                                  \
-      ::hrm::dist_call_failed(#call, __FILE__, __LINE__, cudaGetErrorString(hrm_cuda_rc_));           \
-  } while (0)
-
 namespace hrm {
 
 struct NcclComm::Impl {
@@ -40,31 +33,41 @@ std::size_t count_of(std::int64_t n) {
   return static_cast<std::size_t>(n);
 }
 
+// The CUDA devices this process sees; 0, with the reason in `why`, when there are none.
+int device_count(std::string& why) {
+  int n = 0;
+  const cudaError_t rc = cudaGetDeviceCount(&n);
+  if (rc != cudaSuccess) {
+    (void)cudaGetLastError();  // clear the sticky "no driver" / "no device" error
+    why = cudaGetErrorString(rc);
+    return 0;
+  }
+  if (n == 0) why = "the driver reports 0 devices";
+  return n;
+}
+
 }  // namespace
 
 int cuda_device_count() {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    (void)cudaGetLastError();  // clear the sticky "no driver" / "no device" error
-    return 0;
-  }
-  return n;
+  std::string why;
+  return device_count(why);
 }
 
 NcclComm::NcclComm(const World& w) : impl_(new Impl), size_(w.size()) {
   try {
-    int count = 0;
-    const cudaError_t rc = cudaGetDeviceCount(&count);
-    if (rc != cudaSuccess || count == 0)
+    std::string why;
+    const int count = device_count(why);
+    if (count == 0)
       throw DistError(fmt::format("NCCL on {}: no CUDA device ({}). hint: run on a GPU node, or train on CPU ranks "
                                   "(hrm train --device cpu)",
-                                  w.origin(), rc != cudaSuccess ? cudaGetErrorString(rc) : "the driver reports 0 devices"));
+                                  w.origin(), why));
     if (w.local_rank() >= count)
       throw DistError(fmt::format("NCCL on {}: local rank {} but this node has {} CUDA device(s). hint: start at most {} "
                                   "rank(s) per node (mpirun --map-by ppr:{}:node, srun --ntasks-per-node={})",
                                   w.origin(), w.local_rank(), count, count, count, count));
     device_ = w.local_rank();
-    CUDA_RT_CHECK(cudaSetDevice(device_));
+    if (const cudaError_t rc = cudaSetDevice(device_); rc != cudaSuccess)
+      dist_call_failed("cudaSetDevice", __FILE__, __LINE__, cudaGetErrorString(rc));
     ncclUniqueId id{};
     if (w.is_root()) NCCL_CHECK(ncclGetUniqueId(&id));
     broadcast_bytes(w, &id, sizeof id, 0, "the NCCL unique id");
