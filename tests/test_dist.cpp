@@ -132,6 +132,19 @@ TEST_CASE("two ranks under mpirun: the same per-step losses and final parameters
   MESSAGE("largest absolute parameter / optimizer-state / carry difference: ", worst);
   CHECK(worst <= 1e-4);
 
+  // The slab's all-reduce overlapped with the backward pass (the default: heads, H, L, embeddings
+  // each posted when final) against one all-reduce after it: each element is the same sum of the two
+  // ranks' partial gradients either way, so the checkpoints must be byte-identical. A part posted
+  // before its gradient was final, or a part never posted, would show here.
+  const auto late = hrm_test::run("HRM_ALLREDUCE_OVERLAP=0 " + run.train(mpirun(2), "w2late", "hardware.num_gpus=2"));
+  REQUIRE_MESSAGE(late.code == 0, late.out);
+  const auto L = hrm::SafetensorsFile::open(run.dir / "w2late/checkpoints/step_58.safetensors");
+  REQUIRE(L.names() == B.names());
+  for (const auto& name : B.names()) {
+    const auto x = B.bytes(name), y = L.bytes(name);
+    CHECK_MESSAGE(std::equal(x.begin(), x.end(), y.begin(), y.end()), name);
+  }
+
   const auto e1 = read_jsonl(run.dir / "w1/eval.jsonl"), e2 = read_jsonl(run.dir / "w2/eval.jsonl");
   REQUIRE(e1.size() == 2);
   REQUIRE(e2.size() == 2);

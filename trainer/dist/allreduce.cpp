@@ -78,18 +78,15 @@ template <> MPI_Datatype mpi_type<double>() { return MPI_DOUBLE; }
 template <> MPI_Datatype mpi_type<std::int32_t>() { return MPI_INT32_T; }
 template <> MPI_Datatype mpi_type<std::uint8_t>() { return MPI_UINT8_T; }
 
-template <class T> void allreduce_buckets(const World& w, T* data, std::int64_t n, std::int64_t bucket, const char* what) {
-  if (w.size() == 1 || n == 0) return;
+// Posts the in-place sums of data[0, n) in buckets of `bucket` values from data (the caller waits).
+template <class T> void post_buckets(std::vector<MPI_Request>& req, T* data, std::int64_t n, std::int64_t bucket) {
   bucket = std::min(bucket, kMaxCount);
-  std::vector<MPI_Request> req;
-  req.reserve(static_cast<std::size_t>((n + bucket - 1) / bucket));
   for (std::int64_t off = 0; off < n; off += bucket) {
     MPI_Request r;
     MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data + off, static_cast<int>(std::min(bucket, n - off)), mpi_type<T>(),
                              MPI_SUM, MPI_COMM_WORLD, &r));
     req.push_back(r);
   }
-  wait_all(req, fmt::format("{} ({} values, {} bucket(s))", what, n, req.size()));
 }
 
 std::vector<int> displacements(const std::vector<int>& counts) {
@@ -100,12 +97,11 @@ std::vector<int> displacements(const std::vector<int>& counts) {
 
 }  // namespace
 
-void allreduce_sum(const World& w, float* data, std::int64_t n, std::int64_t bucket_floats) {
-  allreduce_buckets(w, data, n, bucket_size(bucket_floats), "all-reduce of the gradient slab");
-}
-
 void allreduce_sum(const World& w, double* data, std::int64_t n) {
-  allreduce_buckets(w, data, n, kMaxCount, "all-reduce of the metrics");
+  if (w.size() == 1 || n == 0) return;
+  std::vector<MPI_Request> req;
+  post_buckets(req, data, n, kMaxCount);
+  wait_all(req, fmt::format("all-reduce of the metrics ({} values)", n));
 }
 
 void allgather_rows(const World& w, const std::int32_t* ids, const float* grads, std::int64_t rows, std::int64_t ndim,
@@ -172,7 +168,6 @@ void broadcast_bytes(const World& w, void* data, std::size_t bytes, int root, co
 
 #else  // a build without MPI: only a world of one exists
 
-void allreduce_sum(const World&, float*, std::int64_t, std::int64_t) {}
 void allreduce_sum(const World&, double*, std::int64_t) {}
 
 void allgather_rows(const World&, const std::int32_t* ids, const float* grads, std::int64_t rows, std::int64_t ndim,
@@ -188,6 +183,54 @@ void check_identical(const World&, std::uint64_t, const std::string&) {}
 void broadcast_bytes(const World&, void*, std::size_t, int, const std::string&) {}
 
 #endif
+
+struct SlabAllreduce::Requests {
+#ifdef HRM_HAVE_MPI
+  std::vector<MPI_Request> in_flight;
+#endif
+};
+
+SlabAllreduce::SlabAllreduce(const World& w, float* data, std::int64_t n, std::int64_t bucket_floats)
+    : world_(w), data_(data), n_(n), bucket_(bucket_floats), requests_(std::make_unique<Requests>()) {
+#ifdef HRM_HAVE_MPI
+  bucket_ = bucket_size(bucket_floats);
+#endif
+}
+
+SlabAllreduce::~SlabAllreduce() = default;
+
+void SlabAllreduce::start(std::int64_t begin, std::int64_t end) {
+  HRM_CHECK(0 <= begin && begin <= end && end <= n_, "slab part [{}, {}) outside [0, {})", begin, end, n_);
+  started_ += end - begin;
+#ifdef HRM_HAVE_MPI
+  if (world_.size() > 1) post_buckets(requests_->in_flight, data_ + begin, end - begin, bucket_);
+#endif
+}
+
+void SlabAllreduce::progress() {
+#ifdef HRM_HAVE_MPI
+  std::vector<MPI_Request>& req = requests_->in_flight;
+  int done = 0;
+  if (!req.empty()) MPI_CHECK(MPI_Testall(static_cast<int>(req.size()), req.data(), &done, MPI_STATUSES_IGNORE));
+#endif
+}
+
+void SlabAllreduce::wait() {
+  HRM_CHECK(started_ == n_, "the slab's parts summed to {} of its {} values", started_, n_);
+  started_ = 0;
+#ifdef HRM_HAVE_MPI
+  std::vector<MPI_Request>& req = requests_->in_flight;
+  if (!req.empty())
+    wait_all(req, fmt::format("all-reduce of the gradient slab ({} values, {} bucket(s))", n_, req.size()));
+  req.clear();
+#endif
+}
+
+void allreduce_sum(const World& w, float* data, std::int64_t n, std::int64_t bucket_floats) {
+  SlabAllreduce s(w, data, n, bucket_floats);
+  s.start(0, n);
+  s.wait();
+}
 
 template void gather_to_root<float>(const World&, const std::vector<float>&, std::vector<float>&);
 template void gather_to_root<std::int32_t>(const World&, const std::vector<std::int32_t>&, std::vector<std::int32_t>&);

@@ -4,6 +4,9 @@
 //    fixed buckets at fixed offsets, one MPI_Iallreduce each, all in flight at once: the buckets are
 //    a function of the slab size only, so the reduction (and its rounding) is the same every step,
 //    every run and on every rank (ranks must end a step with identical weights).
+//  - SlabAllreduce: the same sum started part by part while the backward pass still runs (the
+//    parts of HrmModel::backward's GradsReady hook), each part in buckets at fixed offsets from its
+//    start, waited for once at the end; allreduce_sum(float) is one part, the whole slab.
 //  - allreduce_sum(double): step and evaluation metric sums (so the logged values are the global ones).
 //  - allgather_rows: the sparse puzzle-embedding rows, ids (b) and gradients (b x ndim) of every rank
 //    in rank order, i.e. the global batch's slot order; every rank then runs the same sign-SGD update.
@@ -17,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +37,29 @@ double dist_timeout_s();
 inline constexpr std::int64_t kAllreduceBucketFloats = std::int64_t{1} << 22;
 
 void allreduce_sum(const World& w, float* data, std::int64_t n, std::int64_t bucket_floats = kAllreduceBucketFloats);
+
+// Sums the float slab data[0, n) over the ranks, part by part: start(begin, end) posts the
+// non-blocking reductions of [begin, end) (a part must not be written again until wait()); wait()
+// completes them all and checks that the parts covered the slab exactly once. Every rank must start
+// the same parts in the same order. progress() lets MPI advance the posted reductions (OpenMPI
+// moves non-blocking collectives only inside MPI calls). A world of one does nothing.
+class SlabAllreduce {
+ public:
+  SlabAllreduce(const World& w, float* data, std::int64_t n, std::int64_t bucket_floats = kAllreduceBucketFloats);
+  ~SlabAllreduce();
+  SlabAllreduce(const SlabAllreduce&) = delete;
+  SlabAllreduce& operator=(const SlabAllreduce&) = delete;
+  void start(std::int64_t begin, std::int64_t end);
+  void progress();
+  void wait();
+
+ private:
+  struct Requests;  // the MPI requests in flight (mpi.h stays out of this header)
+  const World& world_;
+  float* data_;
+  std::int64_t n_, bucket_, started_ = 0;
+  std::unique_ptr<Requests> requests_;
+};
 void allreduce_sum(const World& w, double* data, std::int64_t n);
 
 void allgather_rows(const World& w, const std::int32_t* ids, const float* grads, std::int64_t rows, std::int64_t ndim,

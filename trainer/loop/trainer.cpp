@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <string_view>
 
 #include "common/error.hpp"
 #include "common/schedule.hpp"
@@ -45,6 +47,15 @@ std::uint64_t fnv1a(std::uint64_t h, const void* data, std::size_t n) {
   return h;
 }
 
+// HRM_ALLREDUCE_OVERLAP=0: sum the gradient slab after the backward pass, not during it (to measure
+// what the overlap saves: bench/bench_dist_overlap.py).
+bool allreduce_overlap_from_env() {
+  const char* v = std::getenv("HRM_ALLREDUCE_OVERLAP");
+  if (!v || !*v || std::string_view(v) == "1") return true;
+  if (std::string_view(v) == "0") return false;
+  throw InputError("environment variable HRM_ALLREDUCE_OVERLAP", fmt::format("'{}' is not 0 or 1", v));
+}
+
 template <class T> void append_rows(std::vector<T>& out, const std::vector<T>& from, std::int64_t begin, std::int64_t n) {
   out.insert(out.end(), from.begin() + begin, from.begin() + begin + n);
 }
@@ -78,6 +89,7 @@ Trainer::Trainer(const Config& cfg, const std::string& dataset_dir, std::optiona
   state_.carry = ActCarry<float>::initial(dims_, local_batch_);
   state_.iteration_evaluated = true;  // no iteration open yet
   min_halt_.assign(local_batch_, 0);
+  allreduce_overlap_ = allreduce_overlap_from_env();
   if (device) {
     HRM_CHECK(world_size_ == 1, "a device step trains one process; this run has {} ranks", world_size_);
     device_ = device(dims_, local_batch_);
@@ -162,14 +174,24 @@ bool Trainer::next_batch(std::optional<StepLog>& log) {
 
 ActStepStats Trainer::cpu_step(double lr, double puzzle_lr, double* grad_sq) {
   std::fill(grads_.begin(), grads_.end(), 0.0f);
+  // W > 1: each part of the gradient slab is summed over the ranks from the moment the backward
+  // pass has finished it (HrmModel::backward's hook), while the rest of the backward runs; the
+  // global sums are what one process with batch B computes, up to the order of float additions.
+  SlabAllreduce grad_sum(*world_, grads_.data(), static_cast<std::int64_t>(grads_.size()));
+  GradsReady ready;
+  if (world_size_ > 1 && allreduce_overlap_)
+    ready = [&grad_sum](std::int64_t begin, std::int64_t end) {
+      grad_sum.start(begin, end);
+      grad_sum.progress();
+    };
   ActStepStats s = act_->train_step(state_.weights, state_.carry, batch_, min_halt_.data(),
-                                   1.0 / static_cast<double>(global_batch_), grads_.data(), puzzle_grads_.data());
+                                   1.0 / static_cast<double>(global_batch_), grads_.data(), puzzle_grads_.data(), ready);
+  if (!ready) grad_sum.start(0, static_cast<std::int64_t>(grads_.size()));
+  grad_sum.wait();
   const std::int32_t* puzzle_ids = state_.carry.data.puzzle_ids.data();
   const float* puzzle_grads = puzzle_grads_.data();
   std::int64_t puzzle_rows = local_batch_;
   if (world_size_ > 1) {
-    // The global sums: what one process with batch B computes, up to the order of float additions.
-    allreduce_sum(*world_, grads_.data(), static_cast<std::int64_t>(grads_.size()));
     double m[9] = {s.lm_loss, s.q_halt_loss, s.q_continue_loss, s.total, s.count, s.accuracy, s.exact_accuracy,
                    s.q_halt_accuracy, s.steps};
     allreduce_sum(*world_, m, 9);

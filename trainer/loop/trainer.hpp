@@ -16,7 +16,8 @@
 // draws the same sampler stream and exploration draws and keeps its rows. The loss is scaled by 1/B
 // (global), the dense gradient slab is summed over ranks (bucketed all-reduce), the puzzle rows and
 // their gradients are all-gathered in rank order (= the global slot order) and every rank runs the
-// identical AdamATan2 and sign-SGD update. Step and evaluation metric sums are reduced, so every rank
+// identical AdamATan2 and sign-SGD update. The slab's all-reduce overlaps the backward pass: each
+// part (heads, H, L, embeddings) is posted as soon as its gradient is final. Step and evaluation metric sums are reduced, so every rank
 // logs the values one process with batch B logs (up to the order of float sums).
 #pragma once
 
@@ -146,6 +147,7 @@ class Trainer {
   ActBatch batch_;
   std::unique_ptr<DeviceStep> device_;  // null: the CPU path
   bool host_stale_ = false;             // the device's state is newer than state_'s
+  bool allreduce_overlap_ = true;       // W > 1: sum gradient parts during the backward (HRM_ALLREDUCE_OVERLAP)
 
   // One step on the CPU backend (gradients all-reduced over ranks); *grad_sq gets the gradient's
   // sum of squares. The caller logs.

@@ -69,8 +69,9 @@ template <class Ops, class T> class HrmAct {
 
   // One training step. Dense gradients accumulate into g (the slab); the puzzle rows' gradients
   // (b, ndim) are assigned to d_puzzle_rows; their identifiers are carry.data.puzzle_ids.
+  // grads_ready: HrmModel::backward's hook (the slab's parts as their gradients are final).
   ActStepStats train_step(const Weights& w, Carry& carry, const Batch& incoming, const std::int32_t* min_halt_steps,
-                          double loss_scale, T* g, T* d_puzzle_rows) {
+                          double loss_scale, T* g, T* d_puzzle_rows, const GradsReady& grads_ready = {}) {
     start_segment(w, carry, incoming);
     model_.forward(w, carry.zH.data(), carry.zL.data(), carry.data.inputs.data(), puzzle_rows_.data(), true,
                    logits_.data(), q_.data());
@@ -96,7 +97,7 @@ template <class Ops, class T> class HrmAct {
     Ops::fill(seq_scale_.data(), loss_scale, b_);
     Ops::token_loss_backward(dlogits_.data(), logits_.data(), carry.data.labels.data(), seq_scale_.data(), b_,
                              d_.seq_len, d_.vocab, d_.loss);
-    model_.backward(w, g, d_puzzle_rows, dlogits_.data(), dq_.data());
+    model_.backward(w, g, d_puzzle_rows, dlogits_.data(), dq_.data(), grads_ready);
     return read_stats();
   }
 

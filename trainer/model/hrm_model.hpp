@@ -7,15 +7,23 @@
 // are detached between segments), the token, position and puzzle embeddings. Dense gradients
 // ACCUMULATE into the slab `g`; puzzle-row gradients (batch, ndim) are ASSIGNED. Weights, buffers
 // and every pointer argument are in the backend's memory (Ops::Memory).
+// A GradsReady hook, when given, is told each part of the slab as soon as backward() has finished
+// accumulating into it: [lm_head, total) (the heads), the H module, the L module, then [0, H)
+// (the embeddings), four calls that cover the slab once, the same every step. Data parallel
+// training starts each part's all-reduce there, while the rest of the backward runs (on a backend
+// that queues work, "finished" means queued).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "trainer/model/block.hpp"
 #include "trainer/model/params.hpp"
 
 namespace hrm {
+
+using GradsReady = std::function<void(std::int64_t begin, std::int64_t end)>;
 
 template <class Ops, class T> class HrmModel {
  public:
@@ -88,14 +96,20 @@ template <class Ops, class T> class HrmModel {
   }
 
   // Backward of the last forward(with_grad = true). dlogits (b*S, V), dq (b, 2).
-  void backward(const Weights& w, T* g, T* d_puzzle_rows, const T* dlogits, const T* dq) {
+  void backward(const Weights& w, T* g, T* d_puzzle_rows, const T* dlogits, const T* dq, const GradsReady& ready = {}) {
     const ParamLayout& l = w.layout;
+    const std::int64_t L_begin = l.L.empty() ? l.lm_head : l.L.front().qkv;
+    const std::int64_t H_begin = l.H.empty() ? L_begin : l.H.front().qkv;
+    const auto done = [&](std::int64_t begin, std::int64_t end) {
+      if (ready) ready(begin, end);
+    };
     const T* p = w.params.data();
     const std::int64_t D = d_.hidden;
     Ops::linear_backward(dz_out_.data(), g + l.lm_head, dlogits, z_out_.data(), p + l.lm_head, b_ * d_.seq_len, D,
                          d_.vocab, false);
     Ops::linear_backward(dz0_.data(), g + l.q_head_w, dq, z0_.data(), p + l.q_head_w, b_, D, 2, false);
     Ops::bias_backward(g + l.q_head_b, dq, b_, 2);
+    done(l.lm_head, l.total);
     // dz_H: the sequence positions' gradient, then row 0 += the Q head's (the same row when P = 0).
     const std::int64_t TD = d_.tokens * D, SD = d_.seq_len * D;
     Ops::fill(dzH_.data(), T(0), static_cast<std::int64_t>(dzH_.size()));
@@ -104,11 +118,14 @@ template <class Ops, class T> class HrmModel {
     // H's input is z_H(detached) + z_L: its gradient is z_L's. L's input is z_L(detached) + z_H(detached) + x.
     module_backward<Ops>(dzL_.data(), dzH_.data(), l.H, p, g, rope_cos_.data(), rope_sin_.data(), saved_H_,
                          grad_scratch_, d_, b_);
+    done(H_begin, L_begin);
     module_backward<Ops>(dinput_.data(), dzL_.data(), l.L, p, g, rope_cos_.data(), rope_sin_.data(), saved_L_,
                          grad_scratch_, d_, b_);
+    done(L_begin, l.lm_head);
     Ops::embedding_backward(g + l.embed_tokens, d_.puzzle_ndim > 0 ? dpuzzle_.data() : nullptr,
                             l.embed_pos >= 0 ? g + l.embed_pos : nullptr, dinput_.data(), inputs_, b_, d_.seq_len,
                             d_.prefix, D);
+    done(0, H_begin);
     if (d_.puzzle_ndim > 0)
       Ops::copy_rows(d_puzzle_rows, d_.puzzle_ndim, dpuzzle_.data(), d_.prefix * D, b_, d_.puzzle_ndim);
   }
