@@ -38,6 +38,8 @@ inline constexpr std::int64_t kAllreduceBucketFloats = std::int64_t{1} << 22;
 
 void allreduce_sum(const World& w, float* data, std::int64_t n, std::int64_t bucket_floats = kAllreduceBucketFloats);
 
+void allreduce_sum(const World& w, double* data, std::int64_t n);
+
 // Sums the float slab data[0, n) over the ranks, part by part: start(begin, end) posts the
 // non-blocking reductions of [begin, end) (a part must not be written again until wait()); wait()
 // completes them all and checks that the parts covered the slab exactly once. Every rank must start
@@ -60,7 +62,6 @@ class SlabAllreduce {
   std::int64_t n_, bucket_, started_ = 0;
   std::unique_ptr<Requests> requests_;
 };
-void allreduce_sum(const World& w, double* data, std::int64_t n);
 
 void allgather_rows(const World& w, const std::int32_t* ids, const float* grads, std::int64_t rows, std::int64_t ndim,
                     std::vector<std::int32_t>& all_ids, std::vector<float>& all_grads);
