@@ -2,7 +2,9 @@
 // HrmAct<CudaOps, float>, AdamATan2 and sign-SGD on the device) against the CPU trainer's
 // (HrmAct<CpuOps, float> and trainer/loop's apply_optimizers), on a small model with a puzzle
 // embedding, RoPE, Q continue (halt_max_steps 4) and exploration: one step from HRM's initial carry,
-// then further steps on the carried state (halted slots restart, the others continue).
+// then further steps on the carried state (halted slots restart, the others continue). With NCCL: the
+// data-parallel step (gradient all-reduce during the backward, puzzle-row gather) at world size 1
+// against the plain step, bit for bit.
 // Tolerances are relative to max(max |cpu|, 1) over each tensor, with their reasons beside them.
 // Without a CUDA device every TEST_CASE exits 77 (CTest: skipped).
 #include <doctest/doctest.h>
@@ -109,7 +111,8 @@ void run_steps(int steps, double tol_state) {
   TrainerState cpu = initial_state(d, b), dev = cpu;
   HrmAct<CpuOps, float> act(d, b);
   std::vector<float> grads(cpu.weights.layout.total), puzzle_grads(b * d.puzzle_ndim);
-  const std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b);
+  const World solo;
+  const std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b, solo);
   step->load(dev);
   std::mt19937_64 g(7);
   for (int t = 1; t <= steps; ++t) {
@@ -160,3 +163,40 @@ TEST_CASE("cuda train step: one step from the initial carry, AdamATan2 and sign-
 }
 
 TEST_CASE("cuda train step: four steps on the carried state against the CPU trainer") { run_steps(4, kTolSteps); }
+
+#if defined(HRM_HAVE_NCCL)
+// A sum over one rank is its own value and a gather of one rank its own rows, so the NCCL path at
+// world size 1 must give the plain step's bits exactly; a part summed before the backward finished
+// it, a gather of the wrong rows or a missing stream wait shows as a difference (or a race).
+TEST_CASE("cuda train step: the NCCL path at world size 1 gives the single-process step's bits over six steps") {
+  require_device();
+  const HrmDims d = small_dims();
+  const i64 b = 4;
+  const TrainConfig tc;
+  const World solo;
+  TrainerState plain = initial_state(d, b), nccl = plain;
+  const std::unique_ptr<DeviceStep> with_nccl = cuda::make_train_step(d, b, solo, /*nccl_when_alone*/ true);
+  const std::unique_ptr<DeviceStep> without = cuda::make_train_step(d, b, solo);
+  with_nccl->load(nccl);
+  without->load(plain);
+  std::mt19937_64 g(8);
+  for (int t = 1; t <= 6; ++t) {
+    CAPTURE(t);
+    const ActBatch batch = random_batch(d, b, g);
+    std::vector<std::int32_t> min_halt(b);
+    for (auto& m : min_halt) m = static_cast<std::int32_t>(1 + g() % d.halt_max_steps);
+    const DeviceStepResult a = with_nccl->step(batch, min_halt.data(), 1.0 / b, t, 1e-3, 1e-2, tc);
+    const DeviceStepResult r = without->step(batch, min_halt.data(), 1.0 / b, t, 1e-3, 1e-2, tc);
+    CHECK(a.stats.total == r.stats.total);
+    CHECK(a.grad_sq == r.grad_sq);
+  }
+  with_nccl->store(nccl);
+  without->store(plain);
+  CHECK(nccl.weights.params == plain.weights.params);
+  CHECK(nccl.weights.puzzle_emb == plain.weights.puzzle_emb);
+  CHECK(nccl.adam_m == plain.adam_m);
+  CHECK(nccl.adam_v == plain.adam_v);
+  CHECK(nccl.carry.zH == plain.carry.zH);
+  CHECK(nccl.carry.halted == plain.carry.halted);
+}
+#endif

@@ -2,7 +2,7 @@
 // 5.1): two ranks give the losses and parameters of one process with the same global batch; a
 // checkpoint resumes bit for bit with its world size and is refused with another; a rank that dies or
 // fails alone ends the job with an error within a bounded time; the launched world must equal
-// hardware.num_gpus.
+// hardware.num_gpus. Two CUDA ranks (NCCL) against one GPU process, where two GPUs are there.
 //
 // Skipped (exit 77) when hrm was built without MPI or mpirun is not on PATH. Every run uses one
 // OpenMP thread per rank (2 ranks on CI's 2 cores) and may run as root (OMPI_ALLOW_RUN_AS_ROOT).
@@ -75,26 +75,19 @@ std::vector<nlohmann::json> read_jsonl(const std::string& path) {
   return v;
 }
 
-}  // namespace
-
-TEST_CASE("two ranks under mpirun: the same per-step losses and final parameters as one process with the same global batch") {
-  SKIP_WITHOUT_MPI();
-  TinyRun run;
-  const auto one = hrm_test::run(run.train(solo(), "w1"));
-  REQUIRE_MESSAGE(one.code == 0, one.out);
-  // Buckets of 1000 floats: the 58,114-parameter slab goes out as 59 all-reduces, all in flight.
-  const auto two = hrm_test::run("HRM_ALLREDUCE_BUCKET_FLOATS=1000 " + run.train(mpirun(2), "w2", "hardware.num_gpus=2"));
-  REQUIRE_MESSAGE(two.code == 0, two.out);
-
-  const auto a = read_jsonl(run.dir / "w1/metrics.jsonl"), b = read_jsonl(run.dir / "w2/metrics.jsonl");
+// Run `w2` (two ranks) against run `w1` (one process, same global batch): the per-step logged values
+// within 1e-5 relative, every checkpoint tensor of the last step within 1e-4 absolute (the
+// carry's integer tensors exactly), the evaluations alike. Tolerances: the runs differ only in the
+// order of float additions (each rank sums the gradients of its 8 rows, then the two partial sums
+// are added; one process sums 16 rows in its own order), a few fp32 roundings (~1e-7 relative) per
+// step. Measured on CPU ranks: 1.2e-6 relative on the losses, 6e-6 absolute on the parameters after
+// 116 steps. 1e-5 relative / 1e-4 absolute is far above that and far below what a different batch
+// row, halting decision or sign-SGD sign would cause (a full step moves a weight by ~lr = 1e-3, a
+// puzzle-embedding element by 1e-2).
+void check_same_training(const TinyRun& run, const std::string& w1, const std::string& w2) {
+  const auto a = read_jsonl(run.dir / (w1 + "/metrics.jsonl")), b = read_jsonl(run.dir / (w2 + "/metrics.jsonl"));
   REQUIRE(a.size() == 58);
   REQUIRE(b.size() == a.size());  // rank 0 alone wrote: one line per step, not two
-  // Tolerance: the runs differ only in the order of float additions (each rank sums the gradients of
-  // its 8 rows, then the two partial sums are added; one process sums 16 rows in Eigen's order), a
-  // few fp32 roundings (~1e-7 relative) per step. Measured: 1.2e-6 relative on the losses, 6e-6
-  // absolute on the parameters after 116 steps. 1e-5 relative / 1e-4 absolute is far above that and
-  // far below what a different batch row, halting decision or sign-SGD sign would cause (a full
-  // step moves a weight by ~lr = 1e-3, a puzzle-embedding element by 1e-2).
   double worst_loss = 0;
   for (std::size_t i = 0; i < a.size(); ++i) {
     CHECK(a[i]["step"] == b[i]["step"]);
@@ -109,8 +102,8 @@ TEST_CASE("two ranks under mpirun: the same per-step losses and final parameters
   }
   MESSAGE("largest relative difference of a logged step value: ", worst_loss);
 
-  const auto A = hrm::SafetensorsFile::open(run.dir / "w1/checkpoints/step_58.safetensors");
-  const auto B = hrm::SafetensorsFile::open(run.dir / "w2/checkpoints/step_58.safetensors");
+  const auto A = hrm::SafetensorsFile::open(run.dir / (w1 + "/checkpoints/step_58.safetensors"));
+  const auto B = hrm::SafetensorsFile::open(run.dir / (w2 + "/checkpoints/step_58.safetensors"));
   CHECK(A.metadata("world_size") == "1");
   CHECK(B.metadata("world_size") == "2");
   REQUIRE(A.names() == B.names());
@@ -132,20 +125,7 @@ TEST_CASE("two ranks under mpirun: the same per-step losses and final parameters
   MESSAGE("largest absolute parameter / optimizer-state / carry difference: ", worst);
   CHECK(worst <= 1e-4);
 
-  // The slab's all-reduce overlapped with the backward pass (the default: heads, H, L, embeddings
-  // each posted when final) against one all-reduce after it: each element is the same sum of the two
-  // ranks' partial gradients either way, so the checkpoints must be byte-identical. A part posted
-  // before its gradient was final, or a part never posted, would show here.
-  const auto late = hrm_test::run("HRM_ALLREDUCE_OVERLAP=0 " + run.train(mpirun(2), "w2late", "hardware.num_gpus=2"));
-  REQUIRE_MESSAGE(late.code == 0, late.out);
-  const auto L = hrm::SafetensorsFile::open(run.dir / "w2late/checkpoints/step_58.safetensors");
-  REQUIRE(L.names() == B.names());
-  for (const auto& name : B.names()) {
-    const auto x = B.bytes(name), y = L.bytes(name);
-    CHECK_MESSAGE(std::equal(x.begin(), x.end(), y.begin(), y.end()), name);
-  }
-
-  const auto e1 = read_jsonl(run.dir / "w1/eval.jsonl"), e2 = read_jsonl(run.dir / "w2/eval.jsonl");
+  const auto e1 = read_jsonl(run.dir / (w1 + "/eval.jsonl")), e2 = read_jsonl(run.dir / (w2 + "/eval.jsonl"));
   REQUIRE(e1.size() == 2);
   REQUIRE(e2.size() == 2);
   for (std::size_t i = 0; i < e1.size(); ++i) {
@@ -153,10 +133,54 @@ TEST_CASE("two ranks under mpirun: the same per-step losses and final parameters
     for (const char* k : {"accuracy", "lm_loss", "valid_solutions"})
       CHECK_MESSAGE(std::abs(e1[i][k].get<double>() - e2[i][k].get<double>()) <= 1e-4, k);
   }
-  const auto info = nlohmann::json::parse(hrm_test::read_file(run.dir / "w2/run.json"));
+  const auto info = nlohmann::json::parse(hrm_test::read_file(run.dir / (w2 + "/run.json")));
   CHECK(info["world_size"] == 2);
   CHECK(info["launcher"] == "mpirun");
   CHECK(info["status"] == "finished");
+}
+
+}  // namespace
+
+TEST_CASE("two ranks under mpirun: the same per-step losses and final parameters as one process with the same global batch") {
+  SKIP_WITHOUT_MPI();
+  TinyRun run;
+  const auto one = hrm_test::run(run.train(solo(), "w1"));
+  REQUIRE_MESSAGE(one.code == 0, one.out);
+  // Buckets of 1000 floats: the 58,114-parameter slab goes out as 59 all-reduces, all in flight.
+  const auto two = hrm_test::run("HRM_ALLREDUCE_BUCKET_FLOATS=1000 " + run.train(mpirun(2), "w2", "hardware.num_gpus=2"));
+  REQUIRE_MESSAGE(two.code == 0, two.out);
+  check_same_training(run, "w1", "w2");
+
+  // The slab's all-reduce overlapped with the backward pass (the default: heads, H, L, embeddings
+  // each posted when final) against one all-reduce after it: each element is the same sum of the two
+  // ranks' partial gradients either way, so the checkpoints must be byte-identical. A part posted
+  // before its gradient was final, or a part never posted, would show here.
+  const auto late = hrm_test::run("HRM_ALLREDUCE_OVERLAP=0 " + run.train(mpirun(2), "w2late", "hardware.num_gpus=2"));
+  REQUIRE_MESSAGE(late.code == 0, late.out);
+  const auto B = hrm::SafetensorsFile::open(run.dir / "w2/checkpoints/step_58.safetensors");
+  const auto L = hrm::SafetensorsFile::open(run.dir / "w2late/checkpoints/step_58.safetensors");
+  REQUIRE(L.names() == B.names());
+  for (const auto& name : B.names()) {
+    const auto x = B.bytes(name), y = L.bytes(name);
+    CHECK_MESSAGE(std::equal(x.begin(), x.end(), y.begin(), y.end()), name);
+  }
+}
+
+// Two GPUs: each rank trains on GPU `local rank`, the gradient slab is summed by NCCL during the
+// backward and the puzzle rows gathered (trainer/cuda/nccl_exchange.hpp); the same comparison
+// against one GPU process. Runs only where mpirun, this build's NCCL and two GPUs are there.
+TEST_CASE("two CUDA ranks under mpirun (NCCL): the per-step losses and final parameters of one GPU process") {
+  SKIP_WITHOUT_MPI();
+  if (hrm_test::run("test \"$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')\" -ge 2").code != 0) {
+    MESSAGE("skipped: fewer than two GPUs (nvidia-smi -L)");
+    std::exit(77);
+  }
+  TinyRun run;
+  const auto one = hrm_test::run(run.train(solo(), "g1", "--device cuda"));
+  REQUIRE_MESSAGE(one.code == 0, one.out);
+  const auto two = hrm_test::run(run.train(mpirun(2), "g2", "--device cuda hardware.num_gpus=2"));
+  REQUIRE_MESSAGE(two.code == 0, two.out);
+  check_same_training(run, "g1", "g2");
 }
 
 TEST_CASE("resume: the world size the checkpoint was written with continues bit for bit, and another one is refused (exit 2)") {

@@ -11,9 +11,10 @@
 // fix). Every rank analyzes and trains; rank 0 alone prints and writes the run directory. An error
 // on any rank prints that rank's message and ends the whole job (MPI_Abort), never a hang.
 //
-// --device cuda (builds with the CUDA backend, HRM_HAVE_CUDA): one process trains on the GPU
-// (trainer/cuda/cuda_train_step.hpp), evaluation stays on the CPU; no device, or a build without
-// CUDA, is exit 2 with why.
+// --device cuda (builds with the CUDA backend, HRM_HAVE_CUDA): each rank trains on GPU `local rank`
+// of its node (trainer/cuda/cuda_train_step.hpp; several ranks sum their gradients with NCCL),
+// evaluation stays on the CPU; no device, a build without CUDA, or several ranks in a build without
+// NCCL, is exit 2 with why.
 #include <csignal>
 #include <cstdio>
 #include <chrono>
@@ -160,7 +161,7 @@ int train(const Args& args) {
   po::options_description opts("hrm train CONFIG [KEY=VALUE...] [options]");
   opts.add_options()
       ("help,h", "show this help")
-      ("device", po::value(&device)->default_value("auto"), "cpu | cuda | auto (auto = cpu; cuda: one process)")
+      ("device", po::value(&device)->default_value("auto"), "cpu | cuda | auto (auto = cpu; cuda: one GPU per rank)")
       ("out", po::value(&out_dir), "run directory (default runs/<config>-<time>)")
       ("resume", po::value(&resume), "continue from a full checkpoint (checkpoints/step_N.safetensors)")
       ("init-weights", po::value(&init_weights), "start from these weights (hrmkit checkpoint or HRM weights file)")
@@ -186,9 +187,12 @@ int train(const Args& args) {
   validate_config(config);
   const std::unique_ptr<World> world = World::from_launcher();
   if (!world_matches_config(*world, config)) return 2;
-  if (device == "cuda" && world->size() > 1)
-    throw InputError("hrm train --device cuda", fmt::format("trains one process; {} ranks were launched", world->size()),
-                     "data-parallel CUDA training (NCCL) is not done yet: run one process, or use --device cpu");
+#if defined(HRM_HAVE_CUDA)
+  if (device == "cuda" && world->size() > 1 && !cuda::train_step_has_nccl())
+    throw InputError("hrm train --device cuda",
+                     fmt::format("{} ranks were launched, but this build of hrm has no NCCL", world->size()),
+                     "rebuild where CMake finds NCCL (NCCL_HOME), run one process, or use --device cpu");
+#endif
   try {
     return train_ranks(*world, config,
                        TrainOptions{config_path, out_dir, resume, init_weights, device == "cuda", force, quiet});
@@ -235,7 +239,8 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
   }
   DeviceStepFactory device_step;
 #if defined(HRM_HAVE_CUDA)
-  if (a.cuda) device_step = cuda::make_train_step;
+  if (a.cuda)
+    device_step = [](const HrmDims& d, std::int64_t batch, const World& w) { return cuda::make_train_step(d, batch, w); };
 #endif
   Trainer trainer(config, config.data.path, std::move(init), &world, device_step);
   if (!resume.empty()) {

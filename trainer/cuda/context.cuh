@@ -1,4 +1,4 @@
-// context.cuh: what every op family of the CUDA backend shares: the stream all work is queued on,
+// context.cuh: what every op family of the CUDA backend shares: the stream all work is queued on (declared in cuda_ops.hpp),
 // the cuBLAS and cuBLASLt handles, the device-side error word of the input checks, launch sizes, and block-wide
 // reductions (one block per row: RMSNorm, softmax, the token loss).
 // The context is created on first use, on the device current at that time, and lives until exit.
@@ -11,6 +11,7 @@
 #include <cuda_runtime.h>
 
 #include "trainer/cuda/cuda_check.hpp"
+#include "trainer/cuda/cuda_ops.hpp"
 
 namespace hrm::cuda {
 
@@ -24,7 +25,6 @@ enum ErrorBit : unsigned {
   kNegativeRowId = 1u << 3,    // gather_rows: an id < 0 (its row is taken as zeros)
 };
 
-cudaStream_t stream();        // every op's work goes here, in order
 cublasHandle_t cublas();      // bound to stream(); fp32 math without TF32 (CUBLAS_PEDANTIC_MATH)
 cublasLtHandle_t cublas_lt();  // the bf16 GEMMs (bf16.cu)
 constexpr std::size_t kLtWorkspaceBytes = std::size_t{32} << 20;  // cuBLASLt's recommendation for Hopper

@@ -16,10 +16,16 @@
 
 #include <cstdint>
 
+#include <cuda_runtime_api.h>
+
 #include "trainer/cuda/device_buffer.hpp"
 #include "trainer/ops/ops.hpp"
 
 namespace hrm {
+
+namespace cuda {
+cudaStream_t stream();  // every op's work goes here, in order (context.cu: the legacy default stream)
+}  // namespace cuda
 
 struct CudaOps {
   using Memory = DeviceMemory;

@@ -7,15 +7,34 @@
 #include "trainer/cuda/optimizers.hpp"
 #include "trainer/cuda/sum_squares.hpp"
 #include "trainer/loop/numeric_check.hpp"
+#if defined(HRM_HAVE_NCCL)
+#include "trainer/cuda/nccl_exchange.hpp"
+#endif
 
 namespace hrm::cuda {
 namespace {
 
+#if defined(HRM_HAVE_NCCL)
+using Exchange = NcclExchange;
+#else
+struct Exchange {};  // never made: without NCCL the step trains one process
+#endif
+
+std::unique_ptr<Exchange> make_exchange(const World& world, const HrmDims& d, std::int64_t batch, bool when_alone) {
+  if (world.size() == 1 && !when_alone) return nullptr;
+#if defined(HRM_HAVE_NCCL)
+  return std::make_unique<NcclExchange>(world, batch, d.puzzle_ndim);
+#else
+  (void)d, (void)batch;  // hrm train refuses several CUDA ranks without NCCL before it gets here
+  HRM_CHECK(false, "a CUDA step of {} ranks (or NCCL when alone) in a build without NCCL", world.size());
+#endif
+}
+
 class CudaTrainStep final : public DeviceStep {
  public:
-  CudaTrainStep(const HrmDims& d, std::int64_t batch)
-      : d_(d), b_(batch), act_(d, batch), puzzle_grads_(batch * d.puzzle_ndim), puzzle_rows_(puzzle_grads_.size()),
-        min_halt_(batch) {}
+  CudaTrainStep(const HrmDims& d, std::int64_t batch, const World& world, bool nccl_when_alone)
+      : exchange_(make_exchange(world, d, batch, nccl_when_alone)), world_(world), d_(d), b_(batch), act_(d, batch),
+        puzzle_grads_(batch * d.puzzle_ndim), puzzle_rows_(batch * d.puzzle_ndim * world.size()), min_halt_(batch) {}
 
   void load(const TrainerState& s) override {
     w_ = to_device(s.weights);
@@ -32,25 +51,42 @@ class CudaTrainStep final : public DeviceStep {
     min_halt_.upload(min_halt_steps, static_cast<std::size_t>(b_));
     CudaOps::fill(grads_.data(), 0.0f, n);
     DeviceStepResult r;
-    r.stats = act_.train_step(w_, carry_, batch_, min_halt_.data(), loss_scale, grads_.data(), puzzle_grads_.data());
+    r.stats = act_.train_step(w_, carry_, batch_, min_halt_.data(), loss_scale, grads_.data(), puzzle_grads_.data(),
+                              hook());
+    // The puzzle rows the update touches: this rank's, or every rank's in the global slot order.
+    const std::int32_t* ids = carry_.data.puzzle_ids.data();
+    const float* puzzle_grads = puzzle_grads_.data();
+    std::int64_t rows = b_;
+#if defined(HRM_HAVE_NCCL)
+    if (exchange_) {
+      if (nd > 0) {
+        exchange_->gather_rows(ids, puzzle_grads);
+        ids = exchange_->all_ids();
+        puzzle_grads = exchange_->all_grads();
+        rows = exchange_->all_rows();
+      }
+      exchange_->finish(fmt::format("the gradient all-reduce of step {}", t));
+    }
+#endif
     CudaOps::check_errors();
+    allreduce_stats(world_, r.stats);
     check_finite_loss(t, r.stats);
     // A finite loss can still have a non-finite gradient; name the tensor before the update spreads it.
     r.grad_sq = sum_squares(grads_.data(), n);
     if (!std::isfinite(r.grad_sq)) check_finite_slab(t, "gradient", w_.layout, grads_.to_host());
-    const std::vector<std::int32_t> ids = carry_.data.puzzle_ids.to_host();
-    if (nd > 0) check_finite_puzzle_rows(t, "gradient", puzzle_grads_.to_host(), nd, ids, true);
+    const std::vector<std::int32_t> host_ids = download(ids, rows);
+    if (nd > 0) check_finite_puzzle_rows(t, "gradient", download(puzzle_grads, rows * nd), nd, host_ids, true);
     adam_atan2_step(w_.params.data(), grads_.data(), m_.data(), v_.data(), n, t, lr, tc.beta1, tc.beta2,
                     tc.weight_decay);
     if (nd > 0)
-      sign_sgd_step(w_.puzzle_emb.data(), d_.num_identifiers, nd, carry_.data.puzzle_ids.data(), puzzle_grads_.data(),
-                    b_, puzzle_lr, tc.puzzle_emb_weight_decay);
+      sign_sgd_step(w_.puzzle_emb.data(), d_.num_identifiers, nd, ids, puzzle_grads, rows, puzzle_lr,
+                    tc.puzzle_emb_weight_decay);
     CudaOps::check_errors();
     if (!std::isfinite(sum_squares(w_.params.data(), n)))
       check_finite_slab(t, "parameter after the update", w_.layout, w_.params.to_host());
     if (nd > 0) {
-      CudaOps::gather_rows(puzzle_rows_.data(), w_.puzzle_emb.data(), carry_.data.puzzle_ids.data(), b_, nd);
-      check_finite_puzzle_rows(t, "parameter after the update", puzzle_rows_.to_host(), nd, ids, true);
+      CudaOps::gather_rows(puzzle_rows_.data(), w_.puzzle_emb.data(), ids, rows, nd);
+      check_finite_puzzle_rows(t, "parameter after the update", puzzle_rows_.to_host(), nd, host_ids, true);
     }
     return r;
   }
@@ -63,21 +99,46 @@ class CudaTrainStep final : public DeviceStep {
   }
 
  private:
+  std::unique_ptr<Exchange> exchange_;  // first: selects this rank's GPU before anything is allocated
+  const World& world_;
   HrmDims d_;
   std::int64_t b_;
   HrmAct<CudaOps, float> act_;
   DeviceWeights w_;
   DeviceBuffer<float> m_, v_, grads_;
-  DeviceBuffer<float> puzzle_grads_, puzzle_rows_;  // (b, ndim): gradients, updated rows for the check
+  DeviceBuffer<float> puzzle_grads_;  // (b, ndim)
+  DeviceBuffer<float> puzzle_rows_;   // (W b, ndim): the updated rows of every rank, for the check
   DeviceCarry carry_;
   DeviceBatch batch_;
   DeviceBuffer<std::int32_t> min_halt_;
+
+  GradsReady hook() {
+#if defined(HRM_HAVE_NCCL)
+    if (exchange_) return exchange_->slab_hook(grads_.data());
+#endif
+    return {};
+  }
+
+  template <class T> static std::vector<T> download(const T* device, std::int64_t count) {
+    std::vector<T> host(static_cast<std::size_t>(count));
+    if (count > 0) CUDA_CHECK(cudaMemcpy(host.data(), device, host.size() * sizeof(T), cudaMemcpyDeviceToHost));
+    return host;
+  }
 };
 
 }  // namespace
 
-std::unique_ptr<DeviceStep> make_train_step(const HrmDims& d, std::int64_t batch) {
-  return std::make_unique<CudaTrainStep>(d, batch);
+std::unique_ptr<DeviceStep> make_train_step(const HrmDims& d, std::int64_t batch, const World& world,
+                                            bool nccl_when_alone) {
+  return std::make_unique<CudaTrainStep>(d, batch, world, nccl_when_alone);
+}
+
+bool train_step_has_nccl() {
+#if defined(HRM_HAVE_NCCL)
+  return true;
+#else
+  return false;
+#endif
 }
 
 }  // namespace hrm::cuda

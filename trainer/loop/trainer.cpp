@@ -26,6 +26,15 @@ void apply_optimizers(HrmWeights<float>& w, std::vector<float>& adam_m, std::vec
                   tc.puzzle_emb_weight_decay);
 }
 
+void allreduce_stats(const World& w, ActStepStats& s) {
+  if (w.size() == 1) return;
+  double m[9] = {s.lm_loss, s.q_halt_loss, s.q_continue_loss, s.total, s.count, s.accuracy, s.exact_accuracy,
+                 s.q_halt_accuracy, s.steps};
+  allreduce_sum(w, m, 9);
+  s.lm_loss = m[0], s.q_halt_loss = m[1], s.q_continue_loss = m[2], s.total = m[3], s.count = m[4];
+  s.accuracy = m[5], s.exact_accuracy = m[6], s.q_halt_accuracy = m[7], s.steps = m[8];
+}
+
 HrmDims dims_for(const Config& cfg, const DatasetMetadata& m) {
   return HrmDims::from(cfg.arch, cfg.puzzle_emb_ndim(), m.vocab_size, m.seq_len, m.num_puzzle_identifiers);
 }
@@ -91,8 +100,7 @@ Trainer::Trainer(const Config& cfg, const std::string& dataset_dir, std::optiona
   min_halt_.assign(local_batch_, 0);
   allreduce_overlap_ = allreduce_overlap_from_env();
   if (device) {
-    HRM_CHECK(world_size_ == 1, "a device step trains one process; this run has {} ranks", world_size_);
-    device_ = device(dims_, local_batch_);
+    device_ = device(dims_, local_batch_, *world_);
     device_->load(state_);
     return;
   }
@@ -191,18 +199,12 @@ ActStepStats Trainer::cpu_step(double lr, double puzzle_lr, double* grad_sq) {
   const std::int32_t* puzzle_ids = state_.carry.data.puzzle_ids.data();
   const float* puzzle_grads = puzzle_grads_.data();
   std::int64_t puzzle_rows = local_batch_;
-  if (world_size_ > 1) {
-    double m[9] = {s.lm_loss, s.q_halt_loss, s.q_continue_loss, s.total, s.count, s.accuracy, s.exact_accuracy,
-                   s.q_halt_accuracy, s.steps};
-    allreduce_sum(*world_, m, 9);
-    s.lm_loss = m[0], s.q_halt_loss = m[1], s.q_continue_loss = m[2], s.total = m[3], s.count = m[4];
-    s.accuracy = m[5], s.exact_accuracy = m[6], s.q_halt_accuracy = m[7], s.steps = m[8];
-    if (dims_.puzzle_ndim > 0) {  // HRM-SPEC 3.2 step 1: every rank's rows, in the global slot order
-      allgather_rows(*world_, puzzle_ids, puzzle_grads, local_batch_, dims_.puzzle_ndim, all_puzzle_ids_, all_puzzle_grads_);
-      puzzle_ids = all_puzzle_ids_.data();
-      puzzle_grads = all_puzzle_grads_.data();
-      puzzle_rows = local_batch_ * world_size_;
-    }
+  allreduce_stats(*world_, s);
+  if (world_size_ > 1 && dims_.puzzle_ndim > 0) {  // HRM-SPEC 3.2 step 1: every rank's rows, in the global slot order
+    allgather_rows(*world_, puzzle_ids, puzzle_grads, local_batch_, dims_.puzzle_ndim, all_puzzle_ids_, all_puzzle_grads_);
+    puzzle_ids = all_puzzle_ids_.data();
+    puzzle_grads = all_puzzle_grads_.data();
+    puzzle_rows = local_batch_ * world_size_;
   }
   check_finite_loss(state_.step, s);
   double sq = 0;

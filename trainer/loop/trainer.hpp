@@ -1,5 +1,5 @@
 // trainer.hpp: HRM's training loop (HRM-SPEC 3.4) on the CPU backend, or, given a DeviceStep
-// factory, on another backend's copy of the state (trainer/cuda: the CUDA trainer, one process).
+// factory, on another backend's copy of the state (trainer/cuda: the CUDA trainer, NCCL across ranks).
 //
 // Per sampler batch: HRM's step counter += 1; batches past total_steps are consumed and skipped;
 // otherwise one ACT training step (forward, Q target, loss, backward of total / B), then AdamATan2 on
@@ -17,8 +17,9 @@
 // (global), the dense gradient slab is summed over ranks (bucketed all-reduce), the puzzle rows and
 // their gradients are all-gathered in rank order (= the global slot order) and every rank runs the
 // identical AdamATan2 and sign-SGD update. The slab's all-reduce overlaps the backward pass: each
-// part (heads, H, L, embeddings) is posted as soon as its gradient is final. Step and evaluation metric sums are reduced, so every rank
-// logs the values one process with batch B logs (up to the order of float sums).
+// part (heads, H, L, embeddings) is posted as soon as its gradient is final (CPU ranks: MPI here; a
+// device step: its own collectives, NCCL for CUDA). Step and evaluation metric sums are reduced, so
+// every rank logs the values one process with batch B logs (up to the order of float sums).
 #pragma once
 
 #include <atomic>
@@ -80,8 +81,13 @@ class DeviceStep {
                                 std::int64_t t, double lr, double puzzle_lr, const TrainConfig& tc) = 0;
   virtual void store(TrainerState& s) = 0;
 };
-// Makes the device step for a model of shape `d` and local batch `batch`.
-using DeviceStepFactory = std::function<std::unique_ptr<DeviceStep>(const HrmDims& d, std::int64_t batch)>;
+// Makes the device step for a model of shape `d` and local batch `batch`, one of the ranks of `world`
+// (the device step then sums its gradients and gathers its puzzle rows over them itself).
+using DeviceStepFactory =
+    std::function<std::unique_ptr<DeviceStep>(const HrmDims& d, std::int64_t batch, const World& world)>;
+
+// Collective: the step's loss and metric sums over the ranks (in place; a world of one keeps them).
+void allreduce_stats(const World& w, ActStepStats& s);
 
 // The model shape of `cfg` trained on a dataset with metadata `m` (vocab, seq_len, identifiers).
 HrmDims dims_for(const Config& cfg, const DatasetMetadata& m);
@@ -90,8 +96,8 @@ class Trainer {
  public:
   // Fresh weights from the config's seed, or `init` (weights only) when given. `world` (which must
   // outlive the trainer) gives the rank and world size; none is one process. Every rank constructs
-  // its trainer from the same config and dataset. With `device` (one process only) every step runs
-  // on the step it makes, loaded with the initial state; the CPU path's model is never allocated.
+  // its trainer from the same config and dataset. With `device` every step runs on the step it makes
+  // (given the world), loaded with the initial state; the CPU path's model is never allocated.
   Trainer(const Config& cfg, const std::string& dataset_dir, std::optional<HrmWeights<float>> init = std::nullopt,
           const World* world = nullptr, const DeviceStepFactory& device = {});
 
