@@ -11,8 +11,8 @@
                q_head get an exactly zero gradient at step 1 and the bias only decays, -5 -> -4.99975
                (lr 5e-4, wd 0.1); every other element with a gradient moves by lr atan(0.1)/0.1
   fixtures     regenerating the fixtures gives files byte-identical to tests/golden/hrm_small
-  upstream     (with --hrm-git or HRM_GIT) HRM's own models/ code, extracted from a git checkout or
-               mirror of sapientinc/HRM: same initial weights from the same seed, and the fixture
+  upstream     (with --hrm-git or HRM_GIT) HRM's own models/ code, from a git checkout or mirror
+               of sapientinc/HRM (or a folder of its files, as ./run gpu-debs exports): same initial weights from the same seed, and the fixture
                training runs replayed through HRM's ACT wrapper, loss head, sparse embedding,
                sign-SGD and LR schedule equal this oracle step by step (carry, halting, logits,
                Q targets, losses, metrics, gradients, parameters) and the committed fixtures
@@ -21,13 +21,11 @@ Exit status: 0 all passed, 1 a check failed, 77 torch is not installed (skip).
 
   /usr/bin/python3 tests/reference/check_hrm_torch.py [--hrm-git /path/to/HRM[.git]] [--only NAME ...]
 
-HRM's code is not copied into hrmkit. For the upstream check five files are extracted into a
-temporary folder; around them flash-attn is replaced by plain softmax attention (a stub module)
-and torch.optim.optimizer.ParamsT is defined; inside them three kinds of edit are made, each
-counted: every torch.float32 becomes torch.float64 (the oracle's precision; with
-forward_dtype=float64 this is HRM without its rounding), `self.x = nn.Buffer(t, ...)` becomes
-`self.register_buffer("x", t, ...)` and `@torch.no_grad` becomes `@torch.no_grad()` (both are
-PyTorch >= 2 spellings; Debian ships 1.13).
+HRM's code is not copied into hrmkit. For the upstream check hrm_upstream.py extracts it into a
+temporary folder with counted edits: every torch.float32 becomes torch.float64 (the oracle's
+precision; with forward_dtype=float64 this is HRM without its rounding) plus hrm_upstream's
+PyTorch 1.13 spellings; flash-attn is replaced by plain softmax attention (a stub module), and
+pydantic is stubbed where it is not installed.
 """
 import os
 import sys
@@ -47,20 +45,17 @@ import ast
 import dataclasses
 import filecmp
 import math
-import re
 import subprocess
 import tempfile
 import traceback
-import types
-import typing
 
 import numpy as np
+import hrm_upstream
 from torch.autograd.gradcheck import GradcheckError
 from torch.nn.utils import stateless
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GOLDEN = os.path.join(REPO, "tests", "golden", "hrm_small")
-UPSTREAM_REV = "42410da"  # the HRM-SPEC snapshot
 
 
 class CheckFailed(Exception):
@@ -240,24 +235,13 @@ def check_fixtures() -> str:
 # ---------------------------------------------------------------------------------------------
 # (d) HRM's own code
 
-def git_show(git_dir: str, rev: str, path: str) -> str:
-    return subprocess.run(["git", "--git-dir", git_dir, "show", f"{rev}:{path}"], check=True,
-                          capture_output=True, text=True).stdout
-
-
-# (file, regex, replacement, number of occurrences), see the module docstring.
-UPSTREAM_FILES = ["models/common.py", "models/layers.py", "models/losses.py", "models/sparse_embedding.py",
-                  "models/hrm/hrm_act_v1.py"]
-UPSTREAM_EDITS = [
+# The oracle's precision: every torch.float32 of HRM becomes torch.float64 (with forward_dtype =
+# float64 this is HRM without its rounding); HRM's PyTorch 2 spellings as hrm_upstream.COMPAT_EDITS.
+FLOAT64_EDITS = [
     ("models/layers.py", r"torch\.float32", "torch.float64", 3),
     ("models/losses.py", r"logits\.to\(torch\.float32\)\.view\(", "logits.to(torch.float64).reshape(", 1),
     ("models/losses.py", r"torch\.float32", "torch.float64", 1),
     ("models/hrm/hrm_act_v1.py", r"torch\.float32", "torch.float64", 1),
-    ("models/layers.py", r"self\.(\w+) = nn\.Buffer\(", r'self.register_buffer("\1", ', 2),
-    ("models/sparse_embedding.py", r"self\.(\w+) = nn\.Buffer\(", r'self.register_buffer("\1", ', 3),
-    ("models/hrm/hrm_act_v1.py", r"self\.(\w+) = nn\.Buffer\(", r'self.register_buffer("\1", ', 2),
-    ("models/sparse_embedding.py", r"@torch\.no_grad\n", "@torch.no_grad()\n", 1),
-    ("models/sparse_embedding.py", r"self\.weights\[inputs\]", "self.weights[inputs.long()]", 2),
 ]
 
 
@@ -269,26 +253,12 @@ def plain_flash_attn_func(q, k, v, causal=False):
     return torch.einsum("bhqk,bkhd->bqhd", torch.softmax(scores, dim=-1), v).contiguous()
 
 
-def load_upstream(git_dir: str, dest: str):
+def load_upstream(src: str, dest: str):
     """Extracts and imports HRM's models/ (edited as documented); returns (modules, lr function)."""
-    commit = subprocess.run(["git", "--git-dir", git_dir, "rev-parse", UPSTREAM_REV], check=True,
-                            capture_output=True, text=True).stdout.strip()
-    sources = {path: git_show(git_dir, commit, path) for path in UPSTREAM_FILES}
-    for path, pattern, replacement, count in UPSTREAM_EDITS:
-        sources[path], n = re.subn(pattern, replacement, sources[path])
-        expect(n == count, f"upstream edit {pattern!r} in {path}: {n} occurrences, expected {count}")
-    for path, text in sources.items():
-        os.makedirs(os.path.join(dest, os.path.dirname(path)), exist_ok=True)
-        with open(os.path.join(dest, path), "w") as f:
-            f.write(text)
-    sys.modules["flash_attn_interface"] = types.SimpleNamespace(flash_attn_func=plain_flash_attn_func)
-    sys.modules["torch.optim.optimizer"].ParamsT = typing.Any  # (torch.optim deletes its name)
-    sys.path.insert(0, dest)
-    import models.hrm.hrm_act_v1 as act
-    import models.losses as losses
-    import models.sparse_embedding as sparse
+    act, losses, sparse, pretrain, commit, _ = hrm_upstream.load(src, dest, FLOAT64_EDITS + hrm_upstream.COMPAT_EDITS,
+                                                                 plain_flash_attn_func)
     # pretrain.py's LR schedule, taken from its syntax tree (pretrain.py imports wandb, hydra, ...).
-    tree = ast.parse(git_show(git_dir, commit, "pretrain.py"))
+    tree = ast.parse(pretrain)
     fn = next(n for n in tree.body
               if isinstance(n, ast.FunctionDef) and n.name == "cosine_schedule_with_warmup_lr_lambda")
     namespace = {"math": math}
