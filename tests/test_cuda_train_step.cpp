@@ -4,7 +4,7 @@
 // embedding, RoPE, Q continue (halt_max_steps 4) and exploration: one step from HRM's initial carry,
 // then further steps on the carried state (halted slots restart, the others continue). With NCCL: the
 // data-parallel step (gradient all-reduce during the backward, puzzle-row gather) at world size 1
-// against the plain step, bit for bit.
+// against the plain step, bit for bit. Evaluation on the device against hrm::evaluate on the CPU.
 // Tolerances are relative to max(max |cpu|, 1) over each tensor, with their reasons beside them.
 // Without a CUDA device every TEST_CASE exits 77 (CTest: skipped).
 #include <doctest/doctest.h>
@@ -20,6 +20,8 @@
 #include "trainer/cpu/cpu_ops.hpp"
 #include "trainer/cuda/cuda_check.hpp"
 #include "trainer/cuda/cuda_train_step.hpp"
+#include "test_util.hpp"
+#include "trainer/loop/evaluate.hpp"
 #include "trainer/loop/trainer.hpp"
 
 using namespace hrm;
@@ -200,3 +202,43 @@ TEST_CASE("cuda train step: the NCCL path at world size 1 gives the single-proce
   CHECK(nccl.carry.halted == plain.carry.halted);
 }
 #endif
+
+// HRM's evaluation on the device (the step's weights, 4 segments per batch, a fresh carry per
+// batch, a last partial window) against the CPU's, on 60 real Sudoku test puzzles in batches of 8.
+// Same tolerances as the step: the sums reorder, argmax and exact-accuracy counts match unless a
+// logit pair ties to rounding.
+TEST_CASE("cuda train step: evaluation on the device gives the CPU evaluation's metrics and predictions") {
+  require_device();
+  hrm_test::TempDir dir;
+  const std::string data = dir / "sudoku";
+  const auto built = hrm_test::run_hrm("data build sudoku --csv " + hrm_test::source_dir() +
+                                       "/data/sudoku/sudoku-extreme-train-1k.csv --test-fraction 0.06 --out " + data);
+  REQUIRE_MESSAGE(built.code == 0, built.out);
+  const DatasetSplit test = DatasetSplit::open(data, "test");
+  ArchConfig a;
+  a.hidden_size = 64;
+  a.num_heads = 2;
+  a.H_layers = 1;
+  a.L_layers = 1;
+  a.halt_max_steps = 4;
+  const HrmDims d = HrmDims::from(a, 64, test.meta().vocab_size, test.meta().seq_len, test.meta().num_puzzle_identifiers);
+  const i64 b = 8;
+  TrainerState s = initial_state(d, b);
+  EvalPredictions cpu_pred, dev_pred;
+  EvalOptions o;
+  o.global_batch = b;
+  o.keep = &cpu_pred;
+  const EvalResult cpu = evaluate(s.weights, test, o);
+  const World solo;
+  const std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b, solo);
+  step->load(s);
+  o.keep = &dev_pred;
+  const EvalResult dev = step->evaluate(test, o);
+  CHECK(dev.metrics.at("count") == cpu.metrics.at("count"));
+  for (const char* k : {"accuracy", "exact_accuracy", "lm_loss", "q_halt_accuracy", "q_halt_loss", "steps"})
+    compare_value(k, dev.metrics.at(k), cpu.metrics.at(k), kTolGrad);
+  CHECK(dev_pred.inputs == cpu_pred.inputs);
+  CHECK(dev_pred.puzzle_ids == cpu_pred.puzzle_ids);
+  CHECK(dev_pred.predictions == cpu_pred.predictions);
+  compare("final q_halt logits", dev_pred.q_halt, cpu_pred.q_halt, kTolGrad);
+}

@@ -13,7 +13,7 @@
 //
 // --device cuda (builds with the CUDA backend, HRM_HAVE_CUDA): each rank trains on GPU `local rank`
 // of its node (trainer/cuda/cuda_train_step.hpp; several ranks sum their gradients with NCCL),
-// evaluation stays on the CPU; no device, a build without CUDA, or several ranks in a build without
+// evaluation runs there too; no device, a build without CUDA, or several ranks in a build without
 // NCCL, is exit 2 with why.
 #include <csignal>
 #include <cstdio>

@@ -91,6 +91,32 @@ class CudaTrainStep final : public DeviceStep {
     return r;
   }
 
+  // HRM's evaluation on the device weights: per test batch the rows go up, the carry restarts (all
+  // slots halted, steps 0: the first segment takes every row and resets z to H_init / L_init),
+  // halt_max_steps segments run, and the last one's stats (and, when kept, predictions) come back.
+  EvalResult evaluate(const DatasetSplit& test, const EvalOptions& o) override {
+    HRM_CHECK(o.global_batch == b_ * o.world_size, "evaluation batch {} over {} ranks, the step's local batch is {}",
+              o.global_batch, o.world_size, b_);
+    DeviceCarry carry = to_device(ActCarry<float>::initial(d_, b_));
+    const std::vector<std::int32_t> no_steps(static_cast<std::size_t>(b_), 0);
+    const std::vector<std::uint8_t> all_halted(static_cast<std::size_t>(b_), 1);
+    return evaluate_with(d_, test, o, [&](const ActBatch& batch, std::int64_t real, EvalPredictions* keep) {
+      upload(batch_, batch);
+      carry.steps.upload(no_steps.data(), no_steps.size());
+      carry.halted.upload(all_halted.data(), all_halted.size());
+      ActStepStats s;
+      for (std::int64_t seg = 0; seg < d_.halt_max_steps; ++seg) s = act_.eval_step(w_, carry, batch_);
+      CudaOps::check_errors();
+      if (keep) {
+        const std::vector<std::int32_t> pred = download(act_.predictions().data(), real * d_.seq_len);
+        const std::vector<float> q = download(act_.q().data(), real * 2);
+        keep->predictions.insert(keep->predictions.end(), pred.begin(), pred.end());
+        for (std::int64_t i = 0; i < real; ++i) keep->q_halt.push_back(q[static_cast<std::size_t>(i * 2)]);
+      }
+      return s;
+    });
+  }
+
   void store(TrainerState& s) override {
     to_host(s.weights, w_);
     s.adam_m = m_.to_host();

@@ -3,7 +3,7 @@
 // uploads the batch and the exploration draws, HrmAct<CudaOps, float> runs the ACT step, then
 // cuda::adam_atan2_step and cuda::sign_sgd_step update the weights (optimizers.hpp). The host reads
 // back the step's ActStepStats, the gradient's and parameters' sums of squares and the puzzle rows
-// for the finiteness checks.
+// for the finiteness checks. Evaluation runs on the device weights too (hrm::evaluate_with).
 //
 // Several ranks (one GPU each, builds with NCCL): the gradient slab is summed over the ranks during
 // the backward pass and the puzzle rows gathered in rank order (nccl_exchange.hpp), the step's

@@ -1,6 +1,8 @@
 // evaluate.hpp: HRM's evaluation (HRM-SPEC 7.1, 2.4): the test split in storage order, windows of
 // the global batch, a fresh carry per batch, exactly halt_max_steps segments, the final segment's
-// metrics summed over batches and divided by the count of real rows.
+// metrics summed over batches and divided by the count of real rows. evaluate() runs it on the CPU
+// backend; evaluate_with() is the same loop over another backend's segments (trainer/cuda: the
+// CUDA step evaluates on the device).
 #pragma once
 
 #include <array>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "datasets/dataset.hpp"
+#include "trainer/model/act.hpp"
 #include "trainer/model/params.hpp"
 
 namespace hrm {
@@ -43,5 +46,11 @@ struct EvalOptions {
 };
 
 EvalResult evaluate(const HrmWeights<float>& w, const DatasetSplit& test, const EvalOptions& opt);
+
+// One test batch on some backend: halt_max_steps evaluation segments from HRM's initial carry on
+// `batch` (b rows); returns the last segment's stats. With `keep`, appends the predictions and final
+// q_halt logits of the first `real` rows (the loop appends inputs, labels and puzzle ids).
+using EvalBatch = std::function<ActStepStats(const ActBatch& batch, std::int64_t real, EvalPredictions* keep)>;
+EvalResult evaluate_with(const HrmDims& d, const DatasetSplit& test, const EvalOptions& opt, const EvalBatch& run);
 
 }  // namespace hrm

@@ -231,7 +231,6 @@ void Trainer::end_iteration() {
 
 EvalResult Trainer::evaluate(EvalPredictions* keep, const EvalOptions::Progress& progress) {
   HRM_CHECK(test_.has_value(), "evaluate() without a test split");
-  pull_device_state();  // the evaluation runs on the CPU backend, from the host weights
   EvalOptions o;
   o.global_batch = global_batch_;
   o.world_size = world_size_;
@@ -239,7 +238,8 @@ EvalResult Trainer::evaluate(EvalPredictions* keep, const EvalOptions::Progress&
   EvalPredictions local;
   o.keep = keep ? &local : nullptr;
   o.progress = progress;
-  EvalResult r = hrm::evaluate(state_.weights, *test_, o);  // this rank's slice of every window (HRM-SPEC 5.2)
+  // This rank's slice of every window (HRM-SPEC 5.2), on the device step's weights where there is one.
+  EvalResult r = device_ ? device_->evaluate(*test_, o) : hrm::evaluate(state_.weights, *test_, o);
   if (world_size_ > 1) {
     allreduce_sum(*world_, r.sums.data(), static_cast<std::int64_t>(r.sums.size()));
     set_eval_metrics(r);

@@ -9,7 +9,7 @@
 //
 // TrainerState is everything a checkpoint holds, so a resumed run continues bit for bit. With a
 // device step, its weights, moments and carry are the device's as of the last global_carry() or
-// evaluate() (which copy them back); step and sampler are always current.
+// state pull (checkpoints); step and sampler are always current. A device step evaluates on the device.
 //
 // Data parallel (HRM-SPEC 3.2, 3.4, 5.1; trainer/dist): with a World of W ranks each rank keeps the
 // slots [r*b, (r+1)*b) of the global batch B (b = B / W) and its own part of the ACT carry; every rank
@@ -68,7 +68,9 @@ void apply_optimizers(HrmWeights<float>& w, std::vector<float>& adam_m, std::vec
 // A training step that runs on another backend's copy of the state (trainer/cuda/cuda_train_step.hpp).
 // load() copies the trainer's state there; step() runs one ACT training step and the optimizer
 // update at optimizer step `t` there, throwing as the CPU path does on a non-finite loss, gradient or
-// parameter; store() copies weights, moments and carry back. Called once per step (no hot loop).
+// parameter; store() copies weights, moments and carry back; evaluate() runs hrm::evaluate's loop
+// on the backend's copy of the weights (the batch of `o` is the step's local batch times the world).
+// Called once per step or evaluation (no hot loop).
 struct DeviceStepResult {
   ActStepStats stats;
   double grad_sq = 0;  // sum of squares of the dense gradient of total / B
@@ -80,6 +82,7 @@ class DeviceStep {
   virtual DeviceStepResult step(const ActBatch& batch, const std::int32_t* min_halt_steps, double loss_scale,
                                 std::int64_t t, double lr, double puzzle_lr, const TrainConfig& tc) = 0;
   virtual void store(TrainerState& s) = 0;
+  virtual EvalResult evaluate(const DatasetSplit& test, const EvalOptions& o) = 0;
 };
 // Makes the device step for a model of shape `d` and local batch `batch`, one of the ranks of `world`
 // (the device step then sums its gradients and gathers its puzzle rows over them itself).
