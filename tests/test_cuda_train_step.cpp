@@ -19,6 +19,7 @@
 
 #include "trainer/cpu/cpu_ops.hpp"
 #include "trainer/cuda/cuda_check.hpp"
+#include "trainer/cuda/cuda_ops.hpp"
 #include "trainer/cuda/cuda_train_step.hpp"
 #include "test_util.hpp"
 #include "trainer/loop/evaluate.hpp"
@@ -165,6 +166,36 @@ TEST_CASE("cuda train step: one step from the initial carry, AdamATan2 and sign-
 }
 
 TEST_CASE("cuda train step: four steps on the carried state against the CPU trainer") { run_steps(4, kTolSteps); }
+
+// hrm train's GEMM mode for HRM's bf16 forward (cuda::GemmMath::tf32): inputs rounded to TF32
+// (2^-11 relative) at every GEMM; over the step's few layers the loss and the gradient's sum of
+// squares stay within 1e-2 relative of the CPU's (a wrong mode or a broken GEMM is far off), and the
+// mode is back to fp32 afterwards.
+TEST_CASE("cuda train step: TF32 GEMMs (hrm train's mode for bfloat16) stay within 1e-2 of the CPU step") {
+  require_device();
+  const HrmDims d = small_dims();
+  const i64 b = 4;
+  const TrainConfig tc;
+  TrainerState cpu = initial_state(d, b), dev = cpu;
+  HrmAct<CpuOps, float> act(d, b);
+  std::vector<float> grads(cpu.weights.layout.total), puzzle_grads(b * d.puzzle_ndim);
+  std::mt19937_64 g(9);
+  const ActBatch batch = random_batch(d, b, g);
+  const std::vector<std::int32_t> min_halt(b, 1);
+  const ActStepStats s = act.train_step(cpu.weights, cpu.carry, batch, min_halt.data(), 1.0 / b, grads.data(),
+                                        puzzle_grads.data());
+  double sq = 0;
+  for (float x : grads) sq += static_cast<double>(x) * x;
+  cuda::set_gemm_math(cuda::GemmMath::tf32);
+  const World solo;
+  const std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b, solo);
+  step->load(dev);
+  const DeviceStepResult r = step->step(batch, min_halt.data(), 1.0 / b, 1, 1e-4, 1e-2, tc);
+  cuda::set_gemm_math(cuda::GemmMath::fp32);
+  CHECK(cuda::gemm_math() == cuda::GemmMath::fp32);
+  compare_value("loss total (tf32)", r.stats.total, s.total, 1e-2);
+  compare_value("gradient sum of squares (tf32)", r.grad_sq, sq, 1e-2);
+}
 
 #if defined(HRM_HAVE_NCCL)
 // A sum over one rank is its own value and a gather of one rank its own rows, so the NCCL path at

@@ -37,6 +37,7 @@
 #include "trainer/loop/run.hpp"
 #if defined(HRM_HAVE_CUDA)
 #include "trainer/cuda/cuda_check.hpp"
+#include "trainer/cuda/cuda_ops.hpp"
 #include "trainer/cuda/cuda_train_step.hpp"
 #endif
 
@@ -239,8 +240,11 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
   }
   DeviceStepFactory device_step;
 #if defined(HRM_HAVE_CUDA)
-  if (a.cuda)
+  if (a.cuda) {
+    // HRM's bf16 forward: the GEMMs on the tensor cores in TF32 (finer than bf16); float32: fp32 GEMMs.
+    cuda::set_gemm_math(config.arch.forward_dtype == "bfloat16" ? cuda::GemmMath::tf32 : cuda::GemmMath::fp32);
     device_step = [](const HrmDims& d, std::int64_t batch, const World& w) { return cuda::make_train_step(d, batch, w); };
+  }
 #endif
   Trainer trainer(config, config.data.path, std::move(init), &world, device_step);
   if (!resume.empty()) {
@@ -265,6 +269,9 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
                  {"preflight_errors", errors},
                  {"num_params", trainer.state().weights.layout.total},
                  {"estimated_host_bytes_per_rank", report.cpu_memory.per_gpu_bytes}};
+#if defined(HRM_HAVE_CUDA)
+  if (a.cuda) ro.run_info["cuda_gemm_math"] = cuda::gemm_math() == cuda::GemmMath::tf32 ? "tf32" : "fp32";
+#endif
   if (!resume.empty()) ro.run_info["resumed_from"] = resume;
   if (!init_weights.empty()) ro.run_info["init_weights"] = init_weights;
   if (report.verdict != "vetted" && world.is_root())

@@ -12,6 +12,10 @@
 namespace hrm::cuda {
 namespace {
 
+GemmMath g_gemm_math = GemmMath::fp32;
+
+cublasMath_t math_mode(GemmMath m) { return m == GemmMath::tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH; }
+
 struct Context {
   cublasHandle_t handle = nullptr;
   cublasLtHandle_t lt = nullptr;
@@ -23,16 +27,18 @@ struct Context {
     CUDA_CHECK(cudaMemsetAsync(errors, 0, sizeof(unsigned), stream()));
     CUBLAS_CHECK(cublasCreate(&handle));
     CUBLAS_CHECK(cublasSetStream(handle, stream()));
-    // The fp32 path is the parity path: no TF32 or other reduced-precision shortcuts.
-    CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_PEDANTIC_MATH));
+    // Pedantic unless set_gemm_math said tf32: the fp32 path is the parity path.
+    CUBLAS_CHECK(cublasSetMathMode(handle, math_mode(g_gemm_math)));
     CUBLAS_CHECK(cublasLtCreate(&lt));
   }
   // Never destroyed: the driver may already be shutting down when static destructors run.
 };
 
+Context* g_context = nullptr;  // created on first use, on the device current then
+
 Context& context() {
-  static Context* c = new Context();
-  return *c;
+  if (!g_context) g_context = new Context();
+  return *g_context;
 }
 
 }  // namespace
@@ -56,6 +62,13 @@ std::string no_device_reason() {
 // The legacy default stream: synchronous with plain cudaMemcpy, which keeps tests and the host-side
 // copies of setup code simple. A dedicated stream is a one-line change here.
 cudaStream_t stream() { return nullptr; }
+
+// Creates no context (a rank selects its GPU first): a context made later starts in this mode.
+void set_gemm_math(GemmMath math) {
+  g_gemm_math = math;
+  if (g_context) CUBLAS_CHECK(cublasSetMathMode(g_context->handle, math_mode(math)));
+}
+GemmMath gemm_math() { return g_gemm_math; }
 cublasHandle_t cublas() { return context().handle; }
 cublasLtHandle_t cublas_lt() { return context().lt; }
 void* lt_workspace() { return context().workspace; }

@@ -25,6 +25,14 @@ namespace hrm {
 
 namespace cuda {
 cudaStream_t stream();  // every op's work goes here, in order (context.cu: the legacy default stream)
+// How the fp32 GEMMs (linear_*, attention) multiply: fp32 is the parity path (CUBLAS_PEDANTIC_MATH,
+// the default: every test compares with it); tf32 lets cuBLAS use the tensor cores on TF32 inputs
+// (10-bit mantissa, fp32 accumulation; still finer than HRM's bf16 forward), which hrm train uses
+// for forward_dtype = "bfloat16". Takes effect for the GEMMs queued after the call; creates no CUDA
+// context (call it before the first op, or at any time).
+enum class GemmMath { fp32, tf32 };
+void set_gemm_math(GemmMath math);
+GemmMath gemm_math();
 }  // namespace cuda
 
 struct CudaOps {
