@@ -22,6 +22,7 @@
 #include "trainer/cuda/cuda_check.hpp"
 #include "trainer/cuda/cuda_ops.hpp"
 #include "trainer/cuda/cuda_train_step.hpp"
+#include "test_tiny_config.hpp"
 #include "test_util.hpp"
 #include "trainer/loop/evaluate.hpp"
 #include "trainer/loop/trainer.hpp"
@@ -50,7 +51,7 @@ constexpr double kTolParam = 1e-6;
 // After several steps the reordering errors of every step feed the next: 1e-4 (not measured).
 constexpr double kTolSteps = 1e-4;
 
-HrmDims small_dims() {
+HrmDims small_dims(std::int64_t vocab = 11, std::int64_t seq_len = 16, std::int64_t identifiers = 5) {
   ArchConfig a;
   a.hidden_size = 64;
   a.num_heads = 2;
@@ -63,7 +64,7 @@ HrmDims small_dims() {
   a.halt_max_steps = 4;
   a.halt_exploration_prob = 0.5;
   a.loss_type = "stablemax_cross_entropy";
-  return HrmDims::from(a, /*puzzle_emb_ndim*/ 64, /*vocab*/ 11, /*seq_len*/ 16, /*identifiers*/ 5);
+  return HrmDims::from(a, /*puzzle_emb_ndim*/ 64, vocab, seq_len, identifiers);
 }
 
 ActBatch random_batch(const HrmDims& d, i64 b, std::mt19937_64& g) {
@@ -160,19 +161,6 @@ void run_steps(int steps, double tol_state) {
   }
 }
 
-// Sudoku-Extreme 1k from data/ (real puzzles), 60 of them as the test split; built once per process.
-const std::string& sudoku_dataset() {
-  static hrm_test::TempDir dir;
-  static const std::string path = [] {
-    const std::string out = dir / "sudoku";
-    const auto r = hrm_test::run_hrm("data build sudoku --csv " + hrm_test::source_dir() +
-                                     "/data/sudoku/sudoku-extreme-train-1k.csv --test-fraction 0.06 --out " + out);
-    REQUIRE_MESSAGE(r.code == 0, r.out);
-    return out;
-  }();
-  return path;
-}
-
 }  // namespace
 
 TEST_CASE("cuda train step: one step from the initial carry, AdamATan2 and sign-SGD, against the CPU trainer") {
@@ -249,20 +237,14 @@ TEST_CASE("cuda train step: the NCCL path at world size 1 gives the single-proce
 #endif
 
 // HRM's evaluation on the device (the step's weights, 4 segments per batch, a fresh carry per
-// batch, a last partial window) against the CPU's, on 60 real Sudoku test puzzles in batches of 8.
+// batch, a last partial window) against the CPU's, on 64 real Sudoku test puzzles in batches of 6.
 // Same tolerances as the step: the sums reorder, argmax and exact-accuracy counts match unless a
 // logit pair ties to rounding.
 TEST_CASE("cuda train step: evaluation on the device gives the CPU evaluation's metrics and predictions") {
   require_device();
-  const DatasetSplit test = DatasetSplit::open(sudoku_dataset(), "test");
-  ArchConfig a;
-  a.hidden_size = 64;
-  a.num_heads = 2;
-  a.H_layers = 1;
-  a.L_layers = 1;
-  a.halt_max_steps = 4;
-  const HrmDims d = HrmDims::from(a, 64, test.meta().vocab_size, test.meta().seq_len, test.meta().num_puzzle_identifiers);
-  const i64 b = 8;
+  const DatasetSplit test = DatasetSplit::open(hrm_test::sudoku_1k_dataset(), "test");
+  const HrmDims d = small_dims(test.meta().vocab_size, test.meta().seq_len, test.meta().num_puzzle_identifiers);
+  const i64 b = 6;  // 64 = 10 x 6 + 4: the last window is partial
   TrainerState s = initial_state(d, b);
   EvalPredictions cpu_pred, dev_pred;
   EvalOptions o;
@@ -292,21 +274,8 @@ TEST_CASE("cuda train step: evaluation on the device gives the CPU evaluation's 
 // what a wrong batch row, halting rule or optimizer would do (a step moves the loss by ~1e-2).
 TEST_CASE("cuda train step: the trainer's loss curve over a 10-epoch run (~290 steps) tracks the CPU trainer's") {
   require_device();
-  Config c;
-  c.data.path = sudoku_dataset();
-  c.arch.hidden_size = 32;
-  c.arch.num_heads = 2;
-  c.arch.H_layers = 1;
-  c.arch.L_layers = 1;
-  c.arch.halt_max_steps = 3;
-  c.arch.halt_exploration_prob = 0.5;
-  c.arch.forward_dtype = "float32";
-  c.train.global_batch_size = 32;
-  c.train.epochs = 10;
-  c.train.eval_interval = 10;
-  c.train.lr = 1e-3;
+  Config c = hrm_test::tiny_config(32, 10, 10);
   c.train.lr_warmup_steps = 20;
-  c.train.seed = 5;
   const DeviceStepFactory cuda_step = [](const HrmDims& d, std::int64_t batch, const World& w) {
     return cuda::make_train_step(d, batch, w);
   };

@@ -8,6 +8,7 @@
 #include "analyzer/report.hpp"
 #include "common/error.hpp"
 #include "common/safetensors.hpp"
+#include "test_tiny_config.hpp"
 #include "test_util.hpp"
 #include "trainer/loop/checkpoint.hpp"
 #include "trainer/loop/trainer.hpp"
@@ -16,38 +17,6 @@ using namespace hrm;
 using hrm_test::TempDir;
 
 namespace {
-
-// Sudoku-Extreme 1k from data/ (real puzzles) with 64 held-out test puzzles; built once per process.
-const std::string& sudoku_dataset() {
-  static TempDir dir;
-  static const std::string path = [] {
-    const std::string out = dir / "sudoku";
-    const auto r = hrm_test::run_hrm("data build sudoku --csv " + hrm_test::source_dir() +
-                                     "/data/sudoku/sudoku-extreme-train-1k.csv --test-fraction 0.064 --out " + out);
-    REQUIRE_MESSAGE(r.code == 0, r.out);
-    return out;
-  }();
-  return path;
-}
-
-Config tiny_config(std::int64_t batch, std::int64_t epochs, std::int64_t eval_interval) {
-  Config c;
-  c.data.path = sudoku_dataset();
-  c.arch.hidden_size = 32;
-  c.arch.num_heads = 2;
-  c.arch.H_layers = 1;
-  c.arch.L_layers = 1;
-  c.arch.halt_max_steps = 3;
-  c.arch.halt_exploration_prob = 0.5;
-  c.train.global_batch_size = batch;
-  c.train.epochs = epochs;
-  c.train.eval_interval = eval_interval;
-  c.train.lr = 1e-3;
-  c.train.lr_warmup_steps = 3;
-  c.train.lr_min_ratio = 0.1;
-  c.train.seed = 5;
-  return c;
-}
 
 // Runs up to `steps` optimizer steps (evaluating at iteration ends, as run_training does).
 void advance(Trainer& t, std::int64_t steps) {
@@ -72,7 +41,7 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 TEST_CASE("the trainer runs exactly the steps the analyzer's replay predicts") {
   // 936 train puzzles, B 64, 3 epochs per iteration: floor(3 * 936 / 64) = 43 batches per
   // iteration, 2 iterations; total_steps = int(6 * 936 / 64) = 87, so 86 run and 1 is dropped.
-  const Config c = tiny_config(64, 6, 3);
+  const Config c = hrm_test::tiny_config(64, 6, 3);
   const Report rep = analyze(c);
   Trainer t(c, c.data.path);
   CHECK(t.total_steps() == rep.schedule.total_steps);
@@ -92,7 +61,7 @@ TEST_CASE("the trainer runs exactly the steps the analyzer's replay predicts") {
 
 TEST_CASE("save, reload and continue is bit-identical to an uninterrupted run") {
   TempDir dir;
-  const Config c = tiny_config(16, 2, 1);  // 58 batches per iteration: step 55 -> 62 crosses an evaluation
+  const Config c = hrm_test::tiny_config(16, 2, 1);  // 58 batches per iteration: step 55 -> 62 crosses an evaluation
   Trainer straight(c, c.data.path);
   advance(straight, 62);
 
@@ -119,7 +88,7 @@ TEST_CASE("save, reload and continue is bit-identical to an uninterrupted run") 
 
 TEST_CASE("a checkpoint for another model, a truncated one and a weights-only one are rejected by name") {
   TempDir dir;
-  const Config c = tiny_config(16, 2, 1);
+  const Config c = hrm_test::tiny_config(16, 2, 1);
   Trainer t(c, c.data.path);
   advance(t, 2);
   const std::string ckpt = dir / "ckpt.safetensors";
@@ -150,7 +119,7 @@ TEST_CASE("a checkpoint for another model, a truncated one and a weights-only on
 }
 
 TEST_CASE("learning: a small HRM trained on real Sudoku puzzles cuts its loss and beats chance by far") {
-  Config c = tiny_config(32, 10, 10);  // 292 steps
+  Config c = hrm_test::tiny_config(32, 10, 10);  // 292 steps
   c.arch.hidden_size = 64;
   c.arch.H_layers = 2;
   c.arch.L_layers = 2;

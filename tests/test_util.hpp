@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include <unistd.h>
@@ -58,6 +59,20 @@ inline RunResult run(const std::string& cmd) {
 }
 
 inline RunResult run_hrm(const std::string& args) { return run(hrm_bin() + " " + args); }
+
+// Sudoku-Extreme 1k from data/ (real puzzles), 64 of them held out as the test split: built once per
+// test process, removed at its exit.
+inline const std::string& sudoku_1k_dataset() {
+  static TempDir dir;
+  static const std::string path = [] {
+    const std::string out = dir / "sudoku";
+    const RunResult r = run_hrm("data build sudoku --csv " + source_dir() +
+                                "/data/sudoku/sudoku-extreme-train-1k.csv --test-fraction 0.064 --out " + out);
+    if (r.code != 0) throw std::runtime_error("building the Sudoku test dataset failed: " + r.out);
+    return out;
+  }();
+  return path;
+}
 
 inline bool have_numpy() { return run(std::string(HRM_PYTHON) + " -c 'import numpy'").code == 0; }
 
