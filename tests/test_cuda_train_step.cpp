@@ -18,12 +18,12 @@
 #include <string>
 #include <vector>
 
+#include "test_tiny_config.hpp"
+#include "test_util.hpp"
 #include "trainer/cpu/cpu_ops.hpp"
 #include "trainer/cuda/cuda_check.hpp"
 #include "trainer/cuda/cuda_ops.hpp"
 #include "trainer/cuda/cuda_train_step.hpp"
-#include "test_tiny_config.hpp"
-#include "test_util.hpp"
 #include "trainer/loop/evaluate.hpp"
 #include "trainer/loop/trainer.hpp"
 
@@ -171,8 +171,8 @@ TEST_CASE("cuda train step: four steps on the carried state against the CPU trai
 
 // hrm train's GEMM mode for HRM's bf16 forward (cuda::GemmMath::tf32): inputs rounded to TF32
 // (2^-11 relative) at every GEMM; over the step's few layers the loss and the gradient's sum of
-// squares stay within 1e-2 relative of the CPU's (a wrong mode or a broken GEMM is far off), and the
-// mode is back to fp32 afterwards.
+// squares stay within 1e-2 relative of the CPU's (a broken GEMM is far off), and differ from the fp32
+// device step's (else the mode did not take effect).
 TEST_CASE("cuda train step: TF32 GEMMs (hrm train's mode for bfloat16) stay within 1e-2 of the CPU step") {
   require_device();
   const HrmDims d = small_dims();
@@ -188,15 +188,18 @@ TEST_CASE("cuda train step: TF32 GEMMs (hrm train's mode for bfloat16) stay with
                                         puzzle_grads.data());
   double sq = 0;
   for (float x : grads) sq += static_cast<double>(x) * x;
-  cuda::set_gemm_math(cuda::GemmMath::tf32);
   const World solo;
-  const std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b, solo);
-  step->load(dev);
-  const DeviceStepResult r = step->step(batch, min_halt.data(), 1.0 / b, 1, 1e-4, 1e-2, tc);
-  cuda::set_gemm_math(cuda::GemmMath::fp32);
-  CHECK(cuda::gemm_math() == cuda::GemmMath::fp32);
+  const auto device_step = [&](cuda::GemmMath math) {
+    cuda::set_gemm_math(math);
+    const std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b, solo);
+    step->load(dev);
+    return step->step(batch, min_halt.data(), 1.0 / b, 1, 1e-4, 1e-2, tc);
+  };
+  const DeviceStepResult r = device_step(cuda::GemmMath::tf32);
+  const DeviceStepResult exact = device_step(cuda::GemmMath::fp32);
   compare_value("loss total (tf32)", r.stats.total, s.total, 1e-2);
   compare_value("gradient sum of squares (tf32)", r.grad_sq, sq, 1e-2);
+  CHECK(r.grad_sq != exact.grad_sq);
 }
 
 #if defined(HRM_HAVE_NCCL)
