@@ -229,21 +229,46 @@ std::string run_dir_at(const TempDir& tmp, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("SIGKILL at random moments, many times: the newest checkpoint always loads and resuming continues bit for bit") {
+namespace {
+
+// The run in run_dir, resumed from its newest checkpoint when it has one: the arguments.
+std::vector<std::string> resume_args(const std::string& run_dir) {
+  const auto have = checkpoints(run_dir);
+  std::vector<std::string> args{"--out", run_dir};
+  if (!have.empty()) args.insert(args.end(), {"--resume", have.rbegin()->second});
+  return args;
+}
+
+// A finished run: every checkpoint, the end state and every logged loss are the uninterrupted run's.
+void check_finished(const std::string& run_dir, const Reference& ref) {
+  const auto done = checkpoints(run_dir);
+  REQUIRE(!done.empty());
+  for (const auto& [step, path] : done) {
+    INFO(path);
+    CHECK(difference(path, ref.ckpts.at(step)) == "");
+  }
+  CHECK(done.rbegin()->first == ref.ckpts.rbegin()->first);
+  CHECK(losses(run_dir) == losses(ref.run));  // same steps, once each, same bits
+  CHECK(temporaries(run_dir).empty());        // a killed writer's temporary files are cleaned up on resume
+}
+
+}  // namespace
+
+TEST_CASE("SIGKILL at random moments again and again: the newest checkpoint always loads and resuming continues bit for bit" *
+          doctest::test_suite("long")) {
   const Reference ref(0);
   TempDir tmp;
-  const std::string run = tmp / "run";
   // Kill times spread over the whole run (startup, training steps, evaluation, checkpoint writes);
-  // each try resumes from the newest checkpoint, so the run moves on between kills. Seeded, so a
-  // failure replays the same kill schedule.
+  // each try resumes from the newest checkpoint, so the run moves on between kills. A run that
+  // finishes before the tenth kill is checked and a new one started, so the ten kills happen however
+  // fast this machine is against the reference timing. Seeded, so a failure replays the same kill
+  // schedule.
   std::mt19937 rng(8);
   std::uniform_real_distribution<double> delay(0.05, std::max(0.3, 0.2 * ref.seconds));
-  int kills = 0, loaded = 0;
-  for (int i = 0; i < 20; ++i) {
-    const auto have = checkpoints(run);
-    std::vector<std::string> args{"--out", run};
-    if (!have.empty()) args.insert(args.end(), {"--resume", have.rbegin()->second});
-    const Child c = spawn_train(args, tmp / "log");
+  int kills = 0, loaded = 0, runs = 0;
+  std::string run = tmp / "run0";
+  for (int i = 0; i < 60 && kills < 10; ++i) {
+    const Child c = spawn_train(resume_args(run), tmp / "log");
     std::this_thread::sleep_for(std::chrono::duration<double>(delay(rng)));
     const bool alive = ::kill(c.pid, SIGKILL) == 0;
     const int code = wait_child(c);
@@ -257,24 +282,18 @@ TEST_CASE("SIGKILL at random moments, many times: the newest checkpoint always l
     REQUIRE(ref.ckpts.count(step) == 1);
     CHECK(difference(path, ref.ckpts.at(step)) == "");
     ++loaded;
-    if (code == 0) break;
+    if (code == 0) {
+      check_finished(run, ref);
+      run = tmp / ("run" + std::to_string(++runs));
+    }
   }
-  MESSAGE(kills << " SIGKILLs, " << loaded << " newest checkpoints loaded and compared");
+  MESSAGE(kills << " SIGKILLs over " << runs + 1 << " runs, " << loaded << " newest checkpoints loaded and compared");
   CHECK(kills >= 10);
-  // Finish the run: the end state and every logged loss are the uninterrupted run's.
-  const auto have = checkpoints(run);
-  std::vector<std::string> args{"--out", run};
-  if (!have.empty()) args.insert(args.end(), {"--resume", have.rbegin()->second});
-  const int code = run_train(args, tmp / "log");
+  CHECK(loaded >= 5);
+  // Finish the last run.
+  const int code = run_train(resume_args(run), tmp / "log");
   REQUIRE_MESSAGE(code == 0, hrm_test::read_file(tmp / "log"));
-  const auto done = checkpoints(run);
-  for (const auto& [step, path] : done) {
-    INFO(path);
-    CHECK(difference(path, ref.ckpts.at(step)) == "");
-  }
-  CHECK(done.rbegin()->first == ref.ckpts.rbegin()->first);
-  CHECK(losses(run) == losses(ref.run));  // same steps, once each, same bits
-  CHECK(temporaries(run).empty());        // a killed writer's temporary files are cleaned up on resume
+  check_finished(run, ref);
 }
 
 TEST_CASE("a full disk (RLIMIT_FSIZE) gives one clear error and keeps the previous checkpoint") {

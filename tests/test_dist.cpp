@@ -141,7 +141,7 @@ void check_same_training(const TinyRun& run, const std::string& w1, const std::s
 
 }  // namespace
 
-TEST_CASE("two ranks under mpirun: the same per-step losses and final parameters as one process with the same global batch") {
+TEST_CASE("two ranks under mpirun: the same per-step losses and final parameters as one process with the same global batch" * doctest::test_suite("long")) {
   SKIP_WITHOUT_MPI();
   TinyRun run;
   const auto one = hrm_test::run(run.train(solo(), "w1"));

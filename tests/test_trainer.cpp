@@ -38,7 +38,7 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 
 }  // namespace
 
-TEST_CASE("the trainer runs exactly the steps the analyzer's replay predicts") {
+TEST_CASE("the trainer runs exactly the steps the analyzer's replay predicts" * doctest::test_suite("long")) {
   // 936 train puzzles, B 64, 3 epochs per iteration: floor(3 * 936 / 64) = 43 batches per
   // iteration, 2 iterations; total_steps = int(6 * 936 / 64) = 87, so 86 run and 1 is dropped.
   const Config c = hrm_test::tiny_config(64, 6, 3);
@@ -59,7 +59,7 @@ TEST_CASE("the trainer runs exactly the steps the analyzer's replay predicts") {
   CHECK(steps == rep.schedule.executed_steps);
 }
 
-TEST_CASE("save, reload and continue is bit-identical to an uninterrupted run") {
+TEST_CASE("a checkpoint saved mid-run then reloaded continues bit-identical to an uninterrupted run" * doctest::test_suite("long")) {
   TempDir dir;
   const Config c = hrm_test::tiny_config(16, 2, 1);  // 58 batches per iteration: step 55 -> 62 crosses an evaluation
   Trainer straight(c, c.data.path);
@@ -118,7 +118,7 @@ TEST_CASE("a checkpoint for another model, a truncated one and a weights-only on
                        doctest::Contains("not a full hrmkit checkpoint"), InputError);
 }
 
-TEST_CASE("learning: a small HRM trained on real Sudoku puzzles cuts its loss and beats chance by far") {
+TEST_CASE("learning: a small HRM trained on real Sudoku puzzles cuts its loss and beats chance by far" * doctest::test_suite("long")) {
   Config c = hrm_test::tiny_config(32, 10, 10);  // 292 steps
   c.arch.hidden_size = 64;
   c.arch.H_layers = 2;
