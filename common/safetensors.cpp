@@ -163,7 +163,7 @@ void convert(StDType dt, const std::uint8_t* src, std::size_t n, T* out, const s
 }
 
 template <class T>
-constexpr StDType dtype_of() {
+constexpr StDType st_dtype_of() {
   if constexpr (std::is_same_v<T, double>) return StDType::F64;
   else if constexpr (std::is_same_v<T, float>) return StDType::F32;
   else if constexpr (std::is_same_v<T, std::int64_t>) return StDType::I64;
@@ -268,7 +268,7 @@ void SafetensorsWriter::add_owned(const std::string& name, StDType dtype, std::v
 
 template <class T>
 void SafetensorsWriter::add(const std::string& name, std::vector<std::int64_t> shape, std::span<const T> values) {
-  add_entry(name, dtype_of<T>(), std::move(shape), values.data(), values.size_bytes(), 0);
+  add_entry(name, st_dtype_of<T>(), std::move(shape), values.data(), values.size_bytes(), 0);
 }
 
 void SafetensorsWriter::add_bf16(const std::string& name, std::vector<std::int64_t> shape,
@@ -535,7 +535,7 @@ void SafetensorsFile::read_into(const std::string& name, const std::vector<std::
                      "the file was written for a model of another shape");
   HRM_CHECK(out.size() == static_cast<std::size_t>(t.numel()), "read_into '{}': {} elements for shape {}", name,
             out.size(), st_shape_repr(t.shape));
-  if (t.dtype == dtype_of<T>()) {
+  if (t.dtype == st_dtype_of<T>()) {
     if (!out.empty()) std::memcpy(out.data(), data_ + t.begin, out.size_bytes());
     return;
   }

@@ -18,9 +18,6 @@ namespace {
 constexpr std::string_view kCharset = "# SGo";  // ids 1..5 in this order; 0 is PAD
 constexpr std::string_view kFixed = "#SG";      // cells the solution must copy from the question
 
-// Purposes of the independent random streams (stream_seed).
-constexpr std::uint64_t kStreamHoldOut = 2, kStreamSubsample = 3;
-
 struct Maze {
   ByteGrid question, answer;  // token ids
 };

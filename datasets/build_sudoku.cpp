@@ -15,9 +15,6 @@
 namespace hrm {
 namespace {
 
-// Purposes of the independent random streams (stream_seed); the generator uses 1.
-constexpr std::uint64_t kStreamHoldOut = 2, kStreamSubsample = 3, kStreamAugment = 4;
-
 constexpr double kGeneratedTestFraction = 0.1;  // --generate without a test option
 
 void check_options(const SudokuBuildOptions& o) {

@@ -54,6 +54,8 @@ class SplitMix64 {
 // An independent stream per (seed, purpose, index), so parallel work can draw in any order and
 // still produce the same bytes.
 std::uint64_t stream_seed(std::uint64_t seed, std::uint64_t purpose, std::uint64_t index = 0);
+// The purposes, one value each across the builders (changing one changes every dataset built).
+inline constexpr std::uint64_t kStreamGenerate = 1, kStreamHoldOut = 2, kStreamSubsample = 3, kStreamAugment = 4;
 
 // k of the indices 0..n-1, uniformly without replacement, returned in increasing order (so the
 // kept rows stay in file order).

@@ -244,9 +244,6 @@ SudokuGrid parse_grid(const std::string& s, const char* name, bool blank_ok, con
   return g;
 }
 
-// Purposes of the independent random streams (stream_seed).
-constexpr std::uint64_t kStreamGenerate = 1;
-
 // Generator attempts per puzzle before --min-difficulty is declared out of reach.
 constexpr int kMaxGenerateAttempts = 2000;
 

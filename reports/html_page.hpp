@@ -9,6 +9,9 @@
 
 namespace hrm {
 
+// Plot widths in pixels: the page's content width, and half of it (two plots side by side).
+constexpr int kPageWidth = 1064, kPageHalfWidth = 520;
+
 std::string html_page(const std::string& title, const std::string& body);  // body: trusted HTML
 std::string html_figure(const std::string& heading, const std::string& svg, const std::string& caption);
 std::string html_verdict_badge(const std::string& verdict);                 // "✓ VETTED" / "✗ REJECTED"

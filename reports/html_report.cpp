@@ -22,7 +22,6 @@ using svg::escape;
 namespace {
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-constexpr int kWide = 1064, kHalf = 520;  // plot widths: the page's content width, and half of it
 
 constexpr const char* kCss = R"CSS(
 :root { --ink:#1f2328; --muted:#59636e; --line:#d1d9e0; --panel:#f6f8fa; --ok:#007a5a; --bad:#c24e00; --warn:#9a6700; --info:#0067a3; }
@@ -119,7 +118,7 @@ std::string regime_plot(const Report& r) {
   svg::Plot p;
   p.id = "plot-regime";
   p.title = "Global batch against the groups and the examples per epoch";
-  p.width = kWide;
+  p.width = kPageWidth;
   p.height = 200;
   p.x.label = "rows per update, groups, examples (log scale)";
   p.x.log = true;
@@ -162,7 +161,7 @@ std::string lr_plot(const Report& r) {
   svg::Plot p;
   p.id = "plot-lr";
   p.title = "Learning-rate schedule over the whole run";
-  p.width = kWide;
+  p.width = kPageWidth;
   p.height = 320;
   p.x.label = "optimizer step";
   p.y.label = "learning rate";
@@ -210,7 +209,7 @@ std::string groups_plot(const Report& r) {
   svg::Plot p;
   p.id = "plot-groups";
   p.title = "Groups per update";
-  p.width = kHalf;
+  p.width = kPageHalfWidth;
   p.x.label = step_axis_label(r);
   p.y.label = "groups drawn per update";
   p.series = {s};
@@ -234,7 +233,7 @@ std::string coverage_plot(const Report& r) {
   svg::Plot p;
   p.id = "plot-coverage";
   p.title = "Coverage of all groups";
-  p.width = kHalf;
+  p.width = kPageHalfWidth;
   p.x.label = step_axis_label(r);
   p.y.label = "groups seen so far (%)";
   p.y.max = 100;
@@ -263,7 +262,7 @@ std::string act_plot(const Report& r) {
   svg::Plot p;
   p.id = "plot-act";
   p.title = "Fresh examples per step under ACT";
-  p.width = kHalf;
+  p.width = kPageHalfWidth;
   p.x.label = "optimizer step (early training)";
   p.x.max = double(n + 1);
   p.y.label = "examples";
@@ -280,7 +279,7 @@ std::string memory_plot(const Report& r) {
   svg::Bars b;
   b.id = "plot-memory";
   b.title = "Memory per GPU";
-  b.width = kWide;
+  b.width = kPageWidth;
   b.x.label = "GiB per GPU";
   b.rows = {{"estimate", {{"parameters " + gib(m.params_bytes), m.params_bytes / kGiB, svg::kBlue},
                           {"optimizer state " + gib(m.optimizer_bytes), m.optimizer_bytes / kGiB, svg::kSky},

@@ -5,9 +5,7 @@
 
 namespace hrm {
 
-namespace {
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-}  // namespace
+nlohmann::json json_number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 namespace {
 
@@ -44,7 +42,7 @@ nlohmann::json report_to_json(const Report& r) {
   for (const auto& f : r.findings) {
     const SourcePos pos = r.config.position_of(f.key);
     findings.push_back({{"id", f.id}, {"severity", severity_name(f.severity)}, {"message", f.message},
-                        {"value", num(f.value)}, {"limit", num(f.limit)}, {"why", f.why}, {"fix", f.fix},
+                        {"value", json_number(f.value)}, {"limit", json_number(f.limit)}, {"why", f.why}, {"fix", f.fix},
                         {"key", f.key}, {"location", {{"file", pos.file}, {"line", pos.line}, {"column", pos.column}}}});
   }
   json ranks = json::array();

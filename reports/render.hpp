@@ -35,5 +35,6 @@ std::vector<std::pair<std::string, std::string>> preflight_files(const Report& r
 
 std::string format_bytes(double bytes);                    // "1.23 GiB"
 std::string format_count(double v);                        // "1,536,000" for integers, else 3 significant digits
+nlohmann::json json_number(double v);                      // NaN and infinities as null (JSON has neither)
 
 }  // namespace hrm

@@ -30,7 +30,6 @@ using json = nlohmann::json;
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr int kWide = 1064, kHalf = 520;  // the page's content width, and half of it (as the preflight page)
 constexpr const char* kRunHint = "RUN_DIR must be a run directory written by `hrm train`";
 
 // ---- reading ------------------------------------------------------------------------------------
@@ -225,7 +224,7 @@ std::vector<double> column(const std::vector<StepRecord>& s, Get get, bool halte
   return v;
 }
 
-svg::Plot plot(const std::string& id, const std::string& title, const std::string& ylabel, int width = kHalf) {
+svg::Plot plot(const std::string& id, const std::string& title, const std::string& ylabel, int width = kPageHalfWidth) {
   svg::Plot p;
   p.id = id;
   p.title = title;
@@ -324,7 +323,7 @@ std::string training_section(const RunData& d, std::size_t max_points) {
   auto x_halt = column(s, [](const StepRecord& r) { return double(r.step); }, true);
   std::int64_t halted_steps = static_cast<std::int64_t>(x_halt.size());
 
-  svg::Plot loss = plot("plot-loss", "Training loss per optimizer step", "loss per example (log scale)", kWide);
+  svg::Plot loss = plot("plot-loss", "Training loss per optimizer step", "loss per example (log scale)", kPageWidth);
   loss.y.log = true;
   loss.series = {sb.make("total loss", x_all, column(s, [](const StepRecord& r) { return r.loss; }), svg::kBlue),
                  sb.make("lm_loss", x_all, column(s, [](const StepRecord& r) { return r.lm_loss; }), svg::kOrange),
@@ -343,7 +342,7 @@ std::string training_section(const RunData& d, std::size_t max_points) {
                 sb.make("q_halt accuracy", x_halt, column(s, [](const StepRecord& r) { return r.q_halt_accuracy; }, true), svg::kGreen, true)};
   svg::Plot act = plot("plot-act-steps", "Mean ACT steps of the halted slots", "ACT steps (segments)");
   act.series = {sb.make("mean ACT steps", x_halt, column(s, [](const StepRecord& r) { return r.steps; }, true), svg::kPurple)};
-  svg::Plot tp = plot("plot-throughput", "Training throughput per optimizer step", "examples per second", kWide);
+  svg::Plot tp = plot("plot-throughput", "Training throughput per optimizer step", "examples per second", kPageWidth);
   tp.height = 240;
   tp.series = {sb.make("examples/s", x_all, column(s, [](const StepRecord& r) { return r.examples_per_s; }), svg::kSky)};
 
@@ -412,7 +411,7 @@ std::string eval_section(const RunData& d, std::size_t max_points) {
     return std::atof(a.c_str() + 5) < std::atof(b.c_str() + 5);
   });
   if (!pass_keys.empty()) {
-    svg::Plot arc = plot("plot-eval-arc", "ARC pass@K per evaluation", "tasks solved (%)", kWide);
+    svg::Plot arc = plot("plot-eval-arc", "ARC pass@K per evaluation", "tasks solved (%)", kPageWidth);
     arc.y.min = 0;
     arc.y.max = 100;
     for (std::size_t i = 0; i < pass_keys.size(); ++i) arc.series.push_back(sb.make(pass_keys[i], x, metric(pass_keys[i]), svg::series_color(i)));

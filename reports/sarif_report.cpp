@@ -3,7 +3,6 @@
 // file itself; a key set on the command line or left at its default points at the file's first line
 // and the message says why. Measured value, limit, why and fix travel in the result's properties.
 #include <cctype>
-#include <cmath>
 #include <cstring>
 #include <map>
 
@@ -35,8 +34,6 @@ std::string uri_of(const std::string& path) {
   return out;
 }
 
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-
 }  // namespace
 
 nlohmann::json report_to_sarif(const Report& r) {
@@ -64,7 +61,7 @@ nlohmann::json report_to_sarif(const Report& r) {
                            {"level", sarif_level(f.severity)},
                            {"message", json{{"text", text}}},
                            {"locations", json::array({location})},
-                           {"properties", json{{"key", f.key}, {"value", num(f.value)}, {"limit", num(f.limit)}, {"why", f.why}, {"fix", f.fix}}}});
+                           {"properties", json{{"key", f.key}, {"value", json_number(f.value)}, {"limit", json_number(f.limit)}, {"why", f.why}, {"fix", f.fix}}}});
   }
   const json driver{{"name", "hrmkit"}, {"fullName", "hrmkit pre-flight analyzer (hrm analyze)"}, {"rules", rules}};
   const json invocation{{"executionSuccessful", true}, {"properties", json{{"verdict", r.verdict}}}};

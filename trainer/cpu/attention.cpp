@@ -21,6 +21,7 @@
 #pragma GCC diagnostic pop
 
 #include "trainer/cpu/cpu_ops.hpp"
+#include "trainer/cpu/kernel_common.hpp"
 
 namespace hrm {
 namespace {
@@ -32,28 +33,15 @@ template <class T> using Strided = Eigen::Map<MatR<T>, Eigen::Unaligned, Eigen::
 template <class T> using CStrided = Eigen::Map<const MatR<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
 
 // Work (batch*heads*tokens^2*hd multiply-adds) below which one thread is faster than a team.
-constexpr std::int64_t kParallelMin = 1 << 15;
+constexpr std::int64_t kAttentionParallelMin = 1 << 15;
 // Scratch rows are padded to whole packets of the widest vector unit (16 floats, 2 x 8 doubles).
 constexpr std::int64_t kPad = 16;
 
 // Results must not depend on where a buffer was allocated (a resumed run must be bit-identical):
-//  - sums use an order fixed by the length alone: 16 lane sums (one vector register), the lanes in
-//    order, then the tail. Eigen's reductions start at the first aligned element instead.
+//  - sums use an order fixed by the length alone (ordered_sum, kernel_common.hpp).
 //  - exp runs on an aligned scratch row padded to whole packets, so every element goes through
 //    Eigen's packet exp; on an unaligned Map the head and tail would take std::exp, which rounds
 //    differently.
-template <class T, class F> T ordered_sum(std::int64_t len, F&& f) {
-  constexpr std::int64_t kLanes = 16;
-  T lane[kLanes] = {};
-  std::int64_t i = 0;
-  for (; i + kLanes <= len; i += kLanes)
-    for (std::int64_t l = 0; l < kLanes; ++l) lane[l] += f(i + l);
-  T s = 0;
-  for (std::int64_t l = 0; l < kLanes; ++l) s += lane[l];
-  for (; i < len; ++i) s += f(i);
-  return s;
-}
-
 template <class T> using Row = Eigen::Array<T, Eigen::Dynamic, 1>;
 
 template <class T> Row<T> padded_row(std::int64_t len) {
@@ -82,7 +70,7 @@ template <class T>
 void CpuOps::attention_forward(T* out, T* probs, const T* qkv, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
   const i64 D = heads * head_dim, ld = 3 * D, TT = tokens * tokens;
   const T scale = T(1) / std::sqrt(static_cast<T>(head_dim));
-  const bool parallel = batch * heads * TT * head_dim >= kParallelMin;
+  const bool parallel = batch * heads * TT * head_dim >= kAttentionParallelMin;
 #pragma omp parallel if (parallel)
   {
     MatR<T> scratch(probs ? 0 : tokens, probs ? 0 : tokens);  // per thread, only when P is not kept
@@ -108,7 +96,7 @@ void CpuOps::attention_backward(T* dqkv, const T* dout, const T* qkv, const T* p
                                 i64 heads, i64 head_dim) {
   const i64 D = heads * head_dim, ld = 3 * D, TT = tokens * tokens;
   const T scale = T(1) / std::sqrt(static_cast<T>(head_dim));
-  const bool parallel = batch * heads * TT * head_dim >= kParallelMin;
+  const bool parallel = batch * heads * TT * head_dim >= kAttentionParallelMin;
 #pragma omp parallel if (parallel)
   {
     MatR<T> dS(tokens, tokens);                                      // dP, then dS in place

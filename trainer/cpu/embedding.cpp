@@ -24,6 +24,7 @@
 
 #include "common/error.hpp"
 #include "trainer/cpu/cpu_ops.hpp"
+#include "trainer/cpu/kernel_common.hpp"
 
 namespace hrm {
 namespace {
@@ -33,7 +34,6 @@ template <class T> using Vec = Eigen::Map<Arr<T>>;
 template <class T> using CVec = Eigen::Map<const Arr<T>>;
 
 constexpr double kPosScale = 0.707106781;       // HRM's literal (not exactly 1/sqrt(2))
-constexpr std::int64_t kParallelMin = 1 << 14;  // elements; below this OpenMP costs more than it saves
 // The backward splits the feature axis into column blocks: each thread owns whole columns of
 // dtok and dpos, so repeated token ids never collide and no atomics are needed.
 constexpr std::int64_t kColumnBlock = 64;
@@ -52,7 +52,7 @@ void CpuOps::embedding_forward(T* x, const i32* inputs, const T* tok, const T* p
   const i64 tokens = prefix + seq, n = batch * tokens;
   const T scale = static_cast<T>(std::sqrt(static_cast<double>(d)));
   const T c = static_cast<T>(kPosScale);
-#pragma omp parallel for schedule(static) if (n * d >= kParallelMin)
+#pragma omp parallel for schedule(static) if (n * d >= kElementwiseParallelMin)
   for (i64 r = 0; r < n; ++r) {
     const i64 b = r / tokens, t = r % tokens;
     const T* src = t < prefix ? (puzzle ? puzzle + (b * prefix + t) * d : nullptr)
@@ -80,7 +80,7 @@ void CpuOps::embedding_backward(T* dtok, T* dpuzzle, T* dpos, const T* dx, const
   const T scale = static_cast<T>(std::sqrt(static_cast<double>(d)));
   const T c = static_cast<T>(kPosScale);
   const i64 blocks = (d + kColumnBlock - 1) / kColumnBlock;
-#pragma omp parallel if (n * d >= kParallelMin)
+#pragma omp parallel if (n * d >= kElementwiseParallelMin)
   {
     Arr<T> g(std::min(kColumnBlock, d));
 #pragma omp for schedule(static)

@@ -11,33 +11,14 @@
 #include <cstdint>
 
 #include "trainer/cpu/cpu_ops.hpp"
+#include "trainer/cpu/kernel_common.hpp"
 
 namespace hrm {
-namespace {
-
-// Below this many elements a parallel region costs more than the work it splits.
-constexpr std::int64_t kParallelMin = 1 << 14;
-
-// sum of f(0..len-1): 16 lane sums over whole blocks (one vector register; the compiler vectorises
-// the lane loop without reassociating anything), the lanes in order, then the tail.
-template <class T, class F> T ordered_sum(std::int64_t len, F&& f) {
-  constexpr std::int64_t kLanes = 16;
-  T lane[kLanes] = {};
-  std::int64_t i = 0;
-  for (; i + kLanes <= len; i += kLanes)
-    for (std::int64_t l = 0; l < kLanes; ++l) lane[l] += f(i + l);
-  T s = 0;
-  for (std::int64_t l = 0; l < kLanes; ++l) s += lane[l];
-  for (; i < len; ++i) s += f(i);
-  return s;
-}
-
-}  // namespace
 
 template <class T> void CpuOps::rms_norm_forward(T* y, T* rstd, const T* x, i64 n, i64 d, double eps) {
   const T teps = static_cast<T>(eps);  // HRM adds eps in the working precision
   const T td = static_cast<T>(d);
-#pragma omp parallel for schedule(static) if (n * d >= kParallelMin)
+#pragma omp parallel for schedule(static) if (n * d >= kElementwiseParallelMin)
   for (i64 i = 0; i < n; ++i) {
     const T* xr = x + i * d;
     T* yr = y + i * d;
@@ -49,7 +30,7 @@ template <class T> void CpuOps::rms_norm_forward(T* y, T* rstd, const T* x, i64 
 
 template <class T> void CpuOps::rms_norm_backward(T* dx, const T* dy, const T* y, const T* rstd, i64 n, i64 d) {
   const T td = static_cast<T>(d);
-#pragma omp parallel for schedule(static) if (n * d >= kParallelMin)
+#pragma omp parallel for schedule(static) if (n * d >= kElementwiseParallelMin)
   for (i64 i = 0; i < n; ++i) {
     const T* dyr = dy + i * d;
     const T* yr = y + i * d;

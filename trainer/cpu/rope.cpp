@@ -13,11 +13,11 @@
 
 #include "common/error.hpp"
 #include "trainer/cpu/cpu_ops.hpp"
+#include "trainer/cpu/kernel_common.hpp"
 
 namespace hrm {
 namespace {
 
-constexpr std::int64_t kParallelMin = 1 << 14;  // elements; below this OpenMP costs more than it saves
 using i64 = std::int64_t;
 
 // [x1|x2] -> [x1 c - sign x2 s | x2 c + sign x1 s] on the Q and K heads of every row: sign +1 is the
@@ -27,7 +27,7 @@ template <class T>
 void rotate(T* qkv, const T* cos, const T* sin, i64 batch, i64 tokens, i64 heads, i64 head_dim, T sign) {
   HRM_CHECK(head_dim % 2 == 0, "rope: head_dim {} must be even", head_dim);
   const i64 half = head_dim / 2, row = 3 * heads * head_dim, n = batch * tokens;
-#pragma omp parallel for schedule(static) if (n * row >= kParallelMin)
+#pragma omp parallel for schedule(static) if (n * row >= kElementwiseParallelMin)
   for (i64 r = 0; r < n; ++r) {
     const T* c = cos + (r % tokens) * head_dim;
     const T* s = sin + (r % tokens) * head_dim;

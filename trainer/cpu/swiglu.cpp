@@ -19,13 +19,13 @@
 #pragma GCC diagnostic pop
 
 #include "trainer/cpu/cpu_ops.hpp"
+#include "trainer/cpu/kernel_common.hpp"
 
 namespace hrm {
 namespace {
 
 template <class T> using Row = Eigen::Array<T, Eigen::Dynamic, 1>;
 
-constexpr std::int64_t kParallelMin = 1 << 14;  // elements; below this OpenMP costs more than it saves
 constexpr std::int64_t kPad = 16;               // whole packets of the widest vector unit
 
 // e[0..inter) = exp(-g[0..inter)); e is a per-thread row of inter rounded up to kPad elements.
@@ -37,7 +37,7 @@ template <class T> void exp_neg(Row<T>& e, const T* g, std::int64_t inter) {
 }  // namespace
 
 template <class T> void CpuOps::swiglu_forward(T* h, const T* gu, i64 n, i64 inter) {
-#pragma omp parallel if (n * inter >= kParallelMin)
+#pragma omp parallel if (n * inter >= kElementwiseParallelMin)
   {
     Row<T> e = Row<T>::Zero((inter + kPad - 1) / kPad * kPad);
 #pragma omp for schedule(static)
@@ -52,7 +52,7 @@ template <class T> void CpuOps::swiglu_forward(T* h, const T* gu, i64 n, i64 int
 }
 
 template <class T> void CpuOps::swiglu_backward(T* dgu, const T* dh, const T* gu, i64 n, i64 inter) {
-#pragma omp parallel if (n * inter >= kParallelMin)
+#pragma omp parallel if (n * inter >= kElementwiseParallelMin)
   {
     Row<T> e = Row<T>::Zero((inter + kPad - 1) / kPad * kPad);
 #pragma omp for schedule(static)

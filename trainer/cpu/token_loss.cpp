@@ -17,6 +17,7 @@
 
 #include "common/error.hpp"
 #include "trainer/cpu/cpu_ops.hpp"
+#include "trainer/cpu/kernel_common.hpp"
 
 namespace hrm {
 namespace {
@@ -24,7 +25,6 @@ namespace {
 using ops::kIgnoreLabel;
 using ops::LossType;
 
-constexpr std::int64_t kParallelMin = 1 << 14;  // logits; below this OpenMP costs more than it saves
 
 double stablemax_s(double x) { return x < 0 ? 1.0 / (1.0 - x + 1e-30) : x + 1.0; }
 // s'(x): 1/(1-x+eps)^2 = s^2 below zero; 1 from zero up (torch.where takes the x + 1 branch at 0).
@@ -79,7 +79,7 @@ template <class T>
 void CpuOps::token_loss_forward(ops::SeqLoss* seq, i32* argmax, const T* logits, const i32* labels, i64 batch,
                                 i64 seq_len, i64 vocab, ops::LossType type) {
   check_labels(labels, batch * seq_len, vocab);
-#pragma omp parallel for schedule(static) if (batch * seq_len * vocab >= kParallelMin)
+#pragma omp parallel for schedule(static) if (batch * seq_len * vocab >= kElementwiseParallelMin)
   for (i64 b = 0; b < batch; ++b) {
     const i32* lab = labels + b * seq_len;
     ops::SeqLoss out;
@@ -104,7 +104,7 @@ void CpuOps::token_loss_backward(T* dlogits, const T* logits, const i32* labels,
                                  i64 seq_len, i64 vocab, ops::LossType type) {
   check_labels(labels, batch * seq_len, vocab);
   HRM_CHECK(seq_scale != nullptr, "token_loss_backward: seq_scale is required");
-#pragma omp parallel for schedule(static) if (batch * seq_len * vocab >= kParallelMin)
+#pragma omp parallel for schedule(static) if (batch * seq_len * vocab >= kElementwiseParallelMin)
   for (i64 b = 0; b < batch; ++b) {
     const i32* lab = labels + b * seq_len;
     const double factor = seq_scale[b] / std::max(count_labels(lab, seq_len), 1);

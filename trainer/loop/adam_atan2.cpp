@@ -16,7 +16,7 @@ namespace hrm {
 namespace {
 
 // Below this many elements the threads cost more than they save.
-constexpr std::int64_t kParallelMin = std::int64_t{1} << 16;
+constexpr std::int64_t kAdamParallelMin = std::int64_t{1} << 16;
 
 // `volatile` forces the product to be rounded to double on its own, so `1 - rounded_product(lr, wd)`
 // cannot become fma(-lr, wd, 1) under -ffp-contract=fast.
@@ -53,7 +53,7 @@ void adam_atan2_step(T* p, const T* g, T* m, T* v, std::int64_t n, std::int64_t 
   const T step_size = s.step_size, wd_alpha = s.wd_alpha, bc2_sqrt = s.bc2_sqrt, t1 = s.mbeta1, t2 = s.mbeta2;
   // Elementwise, so the result is the same for any thread count. atan2 has no vector form without
   // -ffast-math (whose libmvec versions are less accurate), so the loop is threaded, not simd.
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+#pragma omp parallel for schedule(static) if (n >= kAdamParallelMin)
   for (std::int64_t i = 0; i < n; ++i) {
     const T gi = g[i];
     // lerp(m, g, 1-beta1) = fma(w, g, fma(-w, m, m)), as the CUDA kernel evaluates it

@@ -16,7 +16,7 @@ namespace hrm {
 namespace {
 
 // Below this many updated elements the threads cost more than they save.
-constexpr std::int64_t kParallelMin = std::int64_t{1} << 16;
+constexpr std::int64_t kSignSgdParallelMin = std::int64_t{1} << 16;
 
 // `volatile` keeps `1 - lr*wd` two roundings (as Python computes it) under -ffp-contract=fast.
 double rounded_product(double a, double b) {
@@ -46,7 +46,7 @@ void sign_sgd_step(T* table, std::int64_t table_rows, std::int64_t ndim, const s
 
   const T decay = static_cast<T>(1.0 - rounded_product(lr, weight_decay));
   const T neg_lr = static_cast<T>(-lr);
-#pragma omp parallel if (rows * ndim >= kParallelMin)
+#pragma omp parallel if (rows * ndim >= kSignSgdParallelMin)
   {
     std::vector<T> acc(static_cast<std::size_t>(ndim));
 #pragma omp for schedule(static)
