@@ -10,7 +10,7 @@
 namespace hrm {
 
 // Plot widths in pixels: the page's content width, and half of it (two plots side by side).
-constexpr int kPageWidth = 1064, kPageHalfWidth = 520;
+inline constexpr int kPageWidth = 1064, kPageHalfWidth = 520;
 
 std::string html_page(const std::string& title, const std::string& body);  // body: trusted HTML
 std::string html_figure(const std::string& heading, const std::string& svg, const std::string& caption);

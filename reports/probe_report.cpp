@@ -19,12 +19,10 @@ using nlohmann::json;
 constexpr int kProbeFormatVersion = 1;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-json inf_or(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
 json estimate_json(const NoiseScaleEstimate& e) {
-  json j = {{"b_simple", inf_or(e.b_simple)}, {"grad_sq", e.grad_sq}, {"trace_sigma", e.trace_sigma},
+  json j = {{"b_simple", json_number(e.b_simple)}, {"grad_sq", e.grad_sq}, {"trace_sigma", e.trace_sigma},
             {"repeats", e.repeats},           {"confidence", e.confidence}};
-  if (!std::isnan(e.ci_low)) j["ci_low"] = inf_or(e.ci_low), j["ci_high"] = inf_or(e.ci_high);
+  if (!std::isnan(e.ci_low)) j["ci_low"] = json_number(e.ci_low), j["ci_high"] = json_number(e.ci_high);
   return j;
 }
 
@@ -104,11 +102,11 @@ json noise_probe_to_json(const NoiseProbe& p) {
             {"b_big", p.b_big},
             {"repeats", p.repeats},
             {"num_params", p.num_params},
-            {"b_crit", inf_or(p.b_crit)},
+            {"b_crit", json_number(p.b_crit)},
             {"probe_seconds", p.probe_seconds},
             {"points", points},
             {"tradeoffs", tradeoffs}};
-  if (!std::isnan(p.b_crit_low)) j["b_crit_low"] = inf_or(p.b_crit_low), j["b_crit_high"] = inf_or(p.b_crit_high);
+  if (!std::isnan(p.b_crit_low)) j["b_crit_low"] = json_number(p.b_crit_low), j["b_crit_high"] = json_number(p.b_crit_high);
   return j;
 }
 

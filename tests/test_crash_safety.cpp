@@ -227,10 +227,6 @@ std::string run_dir_at(const TempDir& tmp, const std::string& name) {
   return run;
 }
 
-}  // namespace
-
-namespace {
-
 // The run in run_dir, resumed from its newest checkpoint when it has one: the arguments.
 std::vector<std::string> resume_args(const std::string& run_dir) {
   const auto have = checkpoints(run_dir);
