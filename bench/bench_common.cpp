@@ -2,6 +2,7 @@
 #include "bench/bench_common.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -25,6 +26,15 @@ std::string shell(const std::string& cmd) {
 
 std::string repo_root() { return std::filesystem::path(__FILE__).parent_path().parent_path().string(); }
 
+namespace {
+// The checkout's HEAD; HRM_COMMIT where there is no .git (the GPU machine gets a copy of the tree).
+std::string commit() {
+  const std::string head = shell("git -C " + repo_root() + " rev-parse HEAD 2>/dev/null");
+  const char* env = std::getenv("HRM_COMMIT");
+  return head.empty() && env ? env : head;
+}
+}  // namespace
+
 std::string write_results(const std::string& name, const nlohmann::json& fields, const nlohmann::json& results) {
   char date[32];
   const std::time_t now = std::time(nullptr);
@@ -36,7 +46,7 @@ std::string write_results(const std::string& name, const nlohmann::json& fields,
       {"machine", {{"cpu", shell("sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1")},
                    {"hardware_threads", std::max(1u, std::thread::hardware_concurrency())}}},
       {"date", date},
-      {"commit", shell("git -C " + root + " rev-parse HEAD 2>/dev/null")}};
+      {"commit", commit()}};
   doc.update(fields);
   doc["results"] = results;
   std::filesystem::create_directories(std::filesystem::path(root) / "bench/results");
