@@ -8,15 +8,16 @@
 // ACT step, both optimizers and the per-step checks, as `hrm train --device cuda` runs it (data
 // loading excluded). Wall time per step (the step ends with its stats downloaded, so it is synced),
 // median of --steps after 2 warm-up steps. FLOPs: the analyzer's train_step_flops (reports/README.md's
-// flops_per_step); MFU against --peak-tflops (989: H100/H200 SXM dense bf16). --math tf32 (the
-// default, what hrm train uses for HRM's bfloat16 forward) runs the GEMMs on the tensor cores in TF32
-// (dense peak 495 TFLOP/s on H100 SXM); --math fp32 is the parity path (67 TFLOP/s peak).
+// flops_per_step); MFU against --peak-tflops (989: H100/H200 SXM dense bf16). --math (cuda::GemmMath,
+// trainer/cuda/cuda_ops.hpp): bf16 (the default, what hrm train uses for HRM's bfloat16 forward) rounds
+// the GEMM inputs to bf16 on the tensor cores (dense peak 989 TFLOP/s on H100/H200 SXM); tf32 to TF32
+// (495); fp32 is the parity path (67 TFLOP/s peak).
 // Evaluation: 16 evaluation segments of HrmAct<CudaOps> per batch from a fresh carry.
 // Device memory: cudaMemGetInfo's used bytes after the timed steps (the context included).
 // Only meaningful on a GPU: without one it says so and exits 0.
 //
-// Usage: bench_step_cuda [--configs NAME...] [--steps N] [--math tf32|fp32] [--peak-tflops X]
-// Prints a table; writes bench/results/step_cuda.json.
+// Usage: bench_step_cuda [--configs NAME...] [--steps N] [--math bf16|tf32|fp32] [--peak-tflops X]
+// Prints a table; writes bench/results/step_cuda_<math>.json.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -119,18 +120,19 @@ nlohmann::json bench_shape(const Shape& s, int steps, double peak_tflops) {
 int main(int argc, char** argv) {
   int steps = 10;
   double peak = 989.0;
-  std::string math = "tf32";
+  std::string math = "bf16";
   std::vector<std::string> names;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) steps = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--peak-tflops") && i + 1 < argc) peak = std::atof(argv[++i]);
-    else if (!std::strcmp(argv[i], "--math") && i + 1 < argc && (!std::strcmp(argv[i + 1], "tf32") || !std::strcmp(argv[i + 1], "fp32")))
+    else if (!std::strcmp(argv[i], "--math") && i + 1 < argc &&
+             (!std::strcmp(argv[i + 1], "bf16") || !std::strcmp(argv[i + 1], "tf32") || !std::strcmp(argv[i + 1], "fp32")))
       math = argv[++i];
     else if (!std::strcmp(argv[i], "--configs")) {
       while (i + 1 < argc && argv[i + 1][0] != '-') names.emplace_back(argv[++i]);
     } else {
       std::fprintf(stderr, "usage: bench_step_cuda [--configs sudoku_b768 sudoku_b384 arc_b96] [--steps N] "
-                           "[--math tf32|fp32] [--peak-tflops X]  (writes bench/results/step_cuda.json)\n");
+                           "[--math bf16|tf32|fp32] [--peak-tflops X]  (writes bench/results/step_cuda_<math>.json)\n");
       return 2;
     }
   }
@@ -139,7 +141,7 @@ int main(int argc, char** argv) {
     std::printf("# bench_step_cuda: no CUDA device answers (%s); nothing measured\n", why.c_str());
     return 0;
   }
-  cuda::set_gemm_math(math == "tf32" ? cuda::GemmMath::tf32 : cuda::GemmMath::fp32);
+  cuda::set_gemm_math(math == "bf16" ? cuda::GemmMath::bf16 : math == "tf32" ? cuda::GemmMath::tf32 : cuda::GemmMath::fp32);
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("# %s: HRM's 27M model, whole CUDA training step and 16-segment evaluation, %s GEMMs\n", prop.name,
@@ -156,10 +158,10 @@ int main(int argc, char** argv) {
                 r["eval_examples_per_s"].get<double>());
     results.push_back(r);
   }
-  hrm::bench::write_results("step_cuda",
+  hrm::bench::write_results("step_cuda_" + math,
                             {{"gpu", {{"name", prop.name}, {"sm", prop.major * 10 + prop.minor}}}, {"peak_tflops", peak},
                              {"gemm_math", math}},
                             results);
-  std::printf("# wrote bench/results/step_cuda.json\n");
+  std::printf("# wrote bench/results/step_cuda_%s.json\n", math.c_str());
   return 0;
 }

@@ -200,6 +200,12 @@ TEST_CASE("bad input: resume with another model, data that does not fit the mode
   r = run_hrm("train " + cfg + " --device tpu --quiet");
   CHECK(r.code == 2);
   CHECK(r.out.find("tpu") != std::string::npos);
+  r = run_hrm("train " + cfg + " --device cuda --gemm-math fp16 --quiet");
+  CHECK(r.code == 2);
+  CHECK(r.out.find("--gemm-math: 'fp16' is not a GEMM mode") != std::string::npos);
+  r = run_hrm("train " + cfg + " --gemm-math bf16 --quiet");  // the CPU backend multiplies in fp32 only
+  CHECK(r.code == 2);
+  CHECK(r.out.find("applies to the CUDA backend only") != std::string::npos);
   // Without a device (CUDA build) or without the CUDA backend: exit 2 saying which. A machine with
   // a device trains, on cuda.
   r = run_hrm("train " + cfg + " --device cuda --out " + (t / "cuda") + " --quiet");

@@ -106,6 +106,7 @@ void require_cuda_device() {
 struct TrainOptions {
   std::string config_path, out_dir, resume, init_weights;
   bool cuda = false, force = false, quiet = false;
+  std::string gemm_math = "auto";  // --gemm-math (with --device cuda)
 };
 int train_ranks(const World& world, const Config& config, const TrainOptions& a);
 
@@ -156,13 +157,16 @@ bool world_matches_config(const World& world, const Config& config) {
 }  // namespace
 
 int train(const Args& args) {
-  std::string config_path, device, out_dir, resume, init_weights;
+  std::string config_path, device, out_dir, resume, init_weights, gemm_math;
   std::vector<std::string> overrides;
   bool force = false, quiet = false;
   po::options_description opts("hrm train CONFIG [KEY=VALUE...] [options]");
   opts.add_options()
       ("help,h", "show this help")
       ("device", po::value(&device)->default_value("auto"), "cpu | cuda | auto (auto = cpu; cuda: one GPU per rank)")
+      ("gemm-math", po::value(&gemm_math)->default_value("auto"),
+       "with --device cuda, how the GEMMs multiply: fp32 | tf32 | bf16 | auto (auto = bf16 inputs, as HRM, for "
+       "forward_dtype bfloat16; fp32 for float32)")
       ("out", po::value(&out_dir), "run directory (default runs/<config>-<time>)")
       ("resume", po::value(&resume), "continue from a full checkpoint (checkpoints/step_N.safetensors)")
       ("init-weights", po::value(&init_weights), "start from these weights (hrmkit checkpoint or HRM weights file)")
@@ -179,6 +183,10 @@ int train(const Args& args) {
   overrides = words.overrides;
   if (device != "cpu" && device != "cuda" && device != "auto")
     throw InputError("--device", fmt::format("'{}' is not a device; expected cpu, cuda or auto", device));
+  if (gemm_math != "auto" && gemm_math != "fp32" && gemm_math != "tf32" && gemm_math != "bf16")
+    throw InputError("--gemm-math", fmt::format("'{}' is not a GEMM mode; expected fp32, tf32, bf16 or auto", gemm_math));
+  if (gemm_math != "auto" && device != "cuda")
+    throw InputError("--gemm-math", "applies to the CUDA backend only", "add --device cuda, or leave --gemm-math out");
   if (device == "cuda") require_cuda_device();
   if (!resume.empty() && !init_weights.empty())
     throw InputError("--resume", "cannot be combined with --init-weights", "a checkpoint already holds the weights");
@@ -196,7 +204,7 @@ int train(const Args& args) {
 #endif
   try {
     return train_ranks(*world, config,
-                       TrainOptions{config_path, out_dir, resume, init_weights, device == "cuda", force, quiet});
+                       TrainOptions{config_path, out_dir, resume, init_weights, device == "cuda", force, quiet, gemm_math});
   } catch (...) {
     if (world->size() == 1) throw;
     abort_world(*world, std::current_exception());
@@ -241,8 +249,9 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
   DeviceStepFactory device_step;
 #if defined(HRM_HAVE_CUDA)
   if (a.cuda) {
-    // HRM's bf16 forward: the GEMMs on the tensor cores in TF32 (finer than bf16); float32: fp32 GEMMs.
-    cuda::set_gemm_math(config.arch.forward_dtype == "bfloat16" ? cuda::GemmMath::tf32 : cuda::GemmMath::fp32);
+    // auto: HRM's bf16 forward rounds every GEMM input to bf16 (fp32 accumulation); float32: fp32 GEMMs.
+    const std::string m = a.gemm_math != "auto" ? a.gemm_math : config.arch.forward_dtype == "bfloat16" ? "bf16" : "fp32";
+    cuda::set_gemm_math(m == "bf16" ? cuda::GemmMath::bf16 : m == "tf32" ? cuda::GemmMath::tf32 : cuda::GemmMath::fp32);
     device_step = [](const HrmDims& d, std::int64_t batch, const World& w) { return cuda::make_train_step(d, batch, w); };
   }
 #endif
@@ -270,7 +279,7 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
                  {"num_params", trainer.state().weights.layout.total},
                  {"estimated_host_bytes_per_rank", report.cpu_memory.per_gpu_bytes}};
 #if defined(HRM_HAVE_CUDA)
-  if (a.cuda) ro.run_info["cuda_gemm_math"] = cuda::gemm_math() == cuda::GemmMath::tf32 ? "tf32" : "fp32";
+  if (a.cuda) ro.run_info["cuda_gemm_math"] = cuda::gemm_math_name(cuda::gemm_math());
 #endif
   if (!resume.empty()) ro.run_info["resumed_from"] = resume;
   if (!init_weights.empty()) ro.run_info["init_weights"] = init_weights;

@@ -14,8 +14,6 @@ namespace {
 
 GemmMath g_gemm_math = GemmMath::fp32;
 
-cublasMath_t math_mode(GemmMath m) { return m == GemmMath::tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH; }
-
 struct Context {
   cublasHandle_t handle = nullptr;
   cublasLtHandle_t lt = nullptr;
@@ -27,8 +25,6 @@ struct Context {
     CUDA_CHECK(cudaMemsetAsync(errors, 0, sizeof(unsigned), stream()));
     CUBLAS_CHECK(cublasCreate(&handle));
     CUBLAS_CHECK(cublasSetStream(handle, stream()));
-    // Pedantic unless set_gemm_math said tf32: the fp32 path is the parity path.
-    CUBLAS_CHECK(cublasSetMathMode(handle, math_mode(g_gemm_math)));
     CUBLAS_CHECK(cublasLtCreate(&lt));
   }
   // Never destroyed: the driver may already be shutting down when static destructors run.
@@ -63,12 +59,25 @@ std::string no_device_reason() {
 // copies of setup code simple. A dedicated stream is a one-line change here.
 cudaStream_t stream() { return nullptr; }
 
-// Creates no context (a rank selects its GPU first): a context made later starts in this mode.
-void set_gemm_math(GemmMath math) {
-  g_gemm_math = math;
-  if (g_context) CUBLAS_CHECK(cublasSetMathMode(g_context->handle, math_mode(math)));
-}
+// Creates no context (a rank selects its GPU first): gemm_f32 reads the mode at every call.
+void set_gemm_math(GemmMath math) { g_gemm_math = math; }
 GemmMath gemm_math() { return g_gemm_math; }
+const char* gemm_math_name(GemmMath math) {
+  switch (math) {
+    case GemmMath::tf32: return "tf32";
+    case GemmMath::bf16: return "bf16";
+    case GemmMath::fp32: break;
+  }
+  return "fp32";
+}
+cublasComputeType_t gemm_compute_type() {
+  switch (g_gemm_math) {
+    case GemmMath::tf32: return CUBLAS_COMPUTE_32F_FAST_TF32;
+    case GemmMath::bf16: return CUBLAS_COMPUTE_32F_FAST_16BF;
+    case GemmMath::fp32: break;
+  }
+  return CUBLAS_COMPUTE_32F_PEDANTIC;
+}
 cublasHandle_t cublas() { return context().handle; }
 cublasLtHandle_t cublas_lt() { return context().lt; }
 void* lt_workspace() { return context().workspace; }

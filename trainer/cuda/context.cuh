@@ -25,7 +25,8 @@ enum ErrorBit : unsigned {
   kNegativeRowId = 1u << 3,    // gather_rows: an id < 0 (its row is taken as zeros)
 };
 
-cublasHandle_t cublas();      // bound to stream(); fp32 math without TF32 (CUBLAS_PEDANTIC_MATH)
+cublasHandle_t cublas();      // bound to stream()
+cublasComputeType_t gemm_compute_type();  // of gemm_math() (cuda_ops.hpp): what gemm_f32 multiplies in
 cublasLtHandle_t cublas_lt();  // the bf16 GEMMs (bf16.cu)
 constexpr std::size_t kLtWorkspaceBytes = std::size_t{32} << 20;  // cuBLASLt's recommendation for Hopper
 void* lt_workspace();         // kLtWorkspaceBytes of device memory for cublasLtMatmul on stream()

@@ -25,12 +25,16 @@ namespace hrm {
 
 namespace cuda {
 cudaStream_t stream();  // every op's work goes here, in order (context.cu: the legacy default stream)
-// How the fp32 GEMMs (linear_*, attention) multiply: fp32 is the parity path (CUBLAS_PEDANTIC_MATH,
-// the default: every test compares with it); tf32 lets cuBLAS use the tensor cores on TF32 inputs
-// (10-bit mantissa, fp32 accumulation; still finer than HRM's bf16 forward), which hrm train uses
-// for forward_dtype = "bfloat16". Takes effect for the GEMMs queued after the call; creates no CUDA
-// context (call it before the first op, or at any time).
-enum class GemmMath { fp32, tf32 };
+// How the fp32 GEMMs (linear_*, attention) multiply; arrays stay fp32 in every mode:
+//   fp32  the parity path and the default (CUBLAS_COMPUTE_32F_PEDANTIC: every test compares with it)
+//   tf32  the tensor cores on inputs rounded to TF32 (10-bit mantissa), fp32 accumulation, which
+//         hrm train uses for forward_dtype = "bfloat16" (finer than HRM's bf16 forward)
+//   bf16  the tensor cores at the bf16 rate on inputs rounded to bf16 inside cuBLAS (7-bit mantissa,
+//         HRM's own forward precision, HRM-SPEC 1.9), fp32 accumulation and output
+//         (CUBLAS_COMPUTE_32F_FAST_16BF, which may also pick TF32 kernels)
+// Takes effect for the GEMMs queued after the call; creates no CUDA context (call it at any time).
+enum class GemmMath { fp32, tf32, bf16 };
+const char* gemm_math_name(GemmMath math);  // "fp32", "tf32", "bf16"
 void set_gemm_math(GemmMath math);
 GemmMath gemm_math();
 }  // namespace cuda

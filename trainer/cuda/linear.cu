@@ -5,7 +5,8 @@
 //   linear_backward: dw += dy^T x    column-major: dw^T (in, out) += x^T dy             (+=, beta = 1)
 //                    dx  = dy w      column-major: dx^T (in, n) = w^T dy^T   (+= when accumulate_dx;
 //                                    skipped when dx is null)
-// Also gemm_f32 (linear.cuh), the strided-batched fp32 GEMM the attention shares.
+// Also gemm_f32 (linear.cuh), the strided-batched fp32 GEMM the attention shares: fp32 arrays, the
+// multiplication of cuda::gemm_math() (cuBLAS's compute type: pedantic fp32, TF32 or bf16 inputs).
 #include <climits>
 
 #include "trainer/cuda/cuda_ops.hpp"
@@ -18,11 +19,12 @@ void gemm_f32(bool trans_a, bool trans_b, i64 m, i64 n, i64 k, float alpha, cons
   if (m == 0 || n == 0 || batch == 0) return;
   for (const i64 v : {m, n, k, lda, ldb, ldc, batch})
     HRM_CHECK(v >= 0 && v <= INT_MAX, "gemm_f32: dimension {} is outside cuBLAS's int range", v);
-  CUBLAS_CHECK(cublasSgemmStridedBatched(cublas(), trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                         trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(m),
-                                         static_cast<int>(n), static_cast<int>(k), &alpha, A, static_cast<int>(lda),
-                                         stride_a, B, static_cast<int>(ldb), stride_b, &beta, C,
-                                         static_cast<int>(ldc), stride_c, static_cast<int>(batch)));
+  CUBLAS_CHECK(cublasGemmStridedBatchedEx(cublas(), trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                          trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(m),
+                                          static_cast<int>(n), static_cast<int>(k), &alpha, A, CUDA_R_32F,
+                                          static_cast<int>(lda), stride_a, B, CUDA_R_32F, static_cast<int>(ldb),
+                                          stride_b, &beta, C, CUDA_R_32F, static_cast<int>(ldc), stride_c,
+                                          static_cast<int>(batch), gemm_compute_type(), CUBLAS_GEMM_DEFAULT));
 }
 
 }  // namespace hrm::cuda
