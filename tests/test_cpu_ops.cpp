@@ -198,7 +198,7 @@ TEST_CASE("linear: dw accumulates, dx is assigned unless accumulate_dx, a null d
 
 // ==== RMSNorm ==========================================================================================
 
-TEST_CASE("rms_norm: float32 forward and backward match the reference, rstd is optional") {
+TEST_CASE("rms_norm: float32 forward and backward match the reference, rstd is optional, the residual add is add's") {
   constexpr double eps = 1e-5;  // HRM's rms_norm_eps
   for (const Sizes& s : kSizes) {
     INFO("sizes: " << std::string(s.name));
@@ -206,8 +206,17 @@ TEST_CASE("rms_norm: float32 forward and backward match the reference, rstd is o
     const i64 n = s.batch * s.tokens, d = s.D;
     const Vec x = random_vec(rng, n * d, 2.0), dy = random_vec(rng, n * d);
     Fvec y(n * d, kNaNf), rstd(n, kNaNf), y2(n * d, kNaNf), dx(n * d, kNaNf);
-    CpuOps::rms_norm_forward(y.data(), rstd.data(), to_f(x).data(), n, d, eps);
-    CpuOps::rms_norm_forward<float>(y2.data(), nullptr, to_f(x).data(), n, d, eps);
+    CpuOps::rms_norm_forward<float>(y.data(), rstd.data(), to_f(x).data(), nullptr, n, d, eps);
+    CpuOps::rms_norm_forward<float>(y2.data(), nullptr, to_f(x).data(), nullptr, n, d, eps);
+    // The fused residual add: the same bits as add, then the norm of the sum (what block_forward did).
+    const Fvec part = to_f(random_vec(rng, n * d, 2.0)), residual = to_f(random_vec(rng, n * d, 2.0));
+    Fvec sum(n * d), y_sum(n * d, kNaNf), rstd_sum(n, kNaNf), y_fused(n * d, kNaNf), rstd_fused(n, kNaNf);
+    CpuOps::add(sum.data(), part.data(), residual.data(), n * d);
+    CpuOps::rms_norm_forward<float>(y_sum.data(), rstd_sum.data(), sum.data(), nullptr, n, d, eps);
+    CpuOps::rms_norm_forward(y_fused.data(), rstd_fused.data(), part.data(), residual.data(), n, d, eps);
+    check_err("y with the residual fused vs add then norm (same arithmetic: exact)",
+              max_err(y_fused, to_d(y_sum), 1.0), 0.0);
+    check_err("rstd with the residual fused (exact)", max_err(rstd_fused, to_d(rstd_sum), 1.0), 0.0);
     CpuOps::rms_norm_backward(dx.data(), to_f(dy).data(), y.data(), rstd.data(), n, d);
     const auto ref = hrm_ref::rms_norm_forward(x, n, d, eps);
     // A sum of d <= 128 squares, a sqrt and a scale: kTolF32Sum's reasoning, relative to max(|ref|, 1).
@@ -229,7 +238,7 @@ TEST_CASE("rms_norm: backward matches finite differences, is assigned, and dx ma
     const Vec wt = random_vec(rng, n * d);
     Vec y(n * d), rstd(n), dx(n * d, kNaN);
     auto loss = [&] {
-      CpuOps::rms_norm_forward(y.data(), rstd.data(), x.data(), n, d, eps);
+      CpuOps::rms_norm_forward<double>(y.data(), rstd.data(), x.data(), nullptr, n, d, eps);
       return dot(y, wt);
     };
     loss();
@@ -745,7 +754,7 @@ TEST_CASE("every op is bit-identical wherever its buffers lie in memory") {
       }
       {
         Shifted X(x, off), Y(n * D, off), R(n, off), G(Fvec(dy.begin(), dy.begin() + n * D), off);
-        CpuOps::rms_norm_forward(Y.p(), R.p(), X.p(), n, D, 1e-5);
+        CpuOps::rms_norm_forward<float>(Y.p(), R.p(), X.p(), nullptr, n, D, 1e-5);
         CpuOps::rms_norm_backward(G.p(), G.p(), Y.p(), R.p(), n, D);
         r.push_back({"rms y", Y.get()});
         r.push_back({"rms rstd", R.get()});

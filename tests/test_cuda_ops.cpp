@@ -211,14 +211,20 @@ void op_linear(const Shape& s, std::mt19937_64& rng) {
 
 void op_rms_norm(const Shape& s, std::mt19937_64& rng) {
   const i64 n = s.n(), d = s.D();
-  const Fvec x = uniform(rng, n * d, 3.0f), dy = uniform(rng, n * d);
-  Fvec y(n * d), rstd(n), dx(n * d);
-  CpuOps::rms_norm_forward(y.data(), rstd.data(), x.data(), n, d, 1e-5);
+  const Fvec x = uniform(rng, n * d, 3.0f), residual = uniform(rng, n * d, 3.0f), dy = uniform(rng, n * d);
+  Fvec y(n * d), rstd(n), dx(n * d), y_res(n * d), rstd_res(n);
+  CpuOps::rms_norm_forward<float>(y.data(), rstd.data(), x.data(), nullptr, n, d, 1e-5);
+  CpuOps::rms_norm_forward(y_res.data(), rstd_res.data(), x.data(), residual.data(), n, d, 1e-5);
   CpuOps::rms_norm_backward(dx.data(), dy.data(), y.data(), rstd.data(), n, d);
-  Guarded<float> d_x(x), d_y(nans(n * d)), d_rstd(nans(n)), d_dy(dy);
-  CudaOps::rms_norm_forward(d_y.get(), d_rstd.get(), d_x.get(), n, d, 1e-5);
+  Guarded<float> d_x(x), d_residual(residual), d_y(nans(n * d)), d_rstd(nans(n)), d_dy(dy);
+  Guarded<float> d_y_res(nans(n * d)), d_rstd_res(nans(n));
+  CudaOps::rms_norm_forward<float>(d_y.get(), d_rstd.get(), d_x.get(), nullptr, n, d, 1e-5);
   check_output("rms_norm_forward y", d_y, y, kTolSum);
   check_output("rms_norm_forward rstd", d_rstd, rstd, kTolSum);
+  // The residual add fused into the norm (block_forward's two post-norms).
+  CudaOps::rms_norm_forward(d_y_res.get(), d_rstd_res.get(), d_x.get(), d_residual.get(), n, d, 1e-5);
+  check_output("rms_norm_forward y (x + residual)", d_y_res, y_res, kTolSum);
+  check_output("rms_norm_forward rstd (x + residual)", d_rstd_res, rstd_res, kTolSum);
   // The backward on the CPU's saved y and rstd, and in place (dx aliasing dy), as block_backward calls it.
   Guarded<float> c_y(y), c_rstd(rstd);
   CudaOps::rms_norm_backward(d_dy.get(), d_dy.get(), c_y.get(), c_rstd.get(), n, d);

@@ -21,7 +21,7 @@ namespace hrm {
 template <class Ops, class T> struct BlockActs {
   using Buffer = typename Ops::template Buffer<T>;
   Buffer x, qkv, probs, attn, h1, rstd1, gu, act, h2, rstd2;
-  Buffer tmp;  // (n, D): o-projection / down-projection outputs, then backward scratch
+  Buffer tmp;  // (n, D): o-projection / down-projection outputs (before the residual add fused into the norm)
 
   void resize(const HrmDims& d, std::int64_t batch) {
     const std::int64_t n = batch * d.tokens, D = d.hidden;
@@ -56,13 +56,11 @@ void block_forward(BlockActs<Ops, T>& a, const T* w, const BlockSlots& s, const 
   if (!d.learned_pos) Ops::rope_forward(a.qkv.data(), rope_cos, rope_sin, batch, d.tokens, d.heads, d.head_dim);
   Ops::attention_forward(a.attn.data(), a.probs.data(), a.qkv.data(), batch, d.tokens, d.heads, d.head_dim);
   Ops::linear_forward(a.tmp.data(), a.attn.data(), w + s.o, n, D, D);
-  Ops::add(a.tmp.data(), a.tmp.data(), a.x.data(), n * D);
-  Ops::rms_norm_forward(a.h1.data(), a.rstd1.data(), a.tmp.data(), n, D, d.rms_norm_eps);
+  Ops::rms_norm_forward(a.h1.data(), a.rstd1.data(), a.tmp.data(), a.x.data(), n, D, d.rms_norm_eps);
   Ops::linear_forward(a.gu.data(), a.h1.data(), w + s.gate_up, n, D, 2 * I);
   Ops::swiglu_forward(a.act.data(), a.gu.data(), n, I);
   Ops::linear_forward(a.tmp.data(), a.act.data(), w + s.down, n, I, D);
-  Ops::add(a.tmp.data(), a.tmp.data(), a.h1.data(), n * D);
-  Ops::rms_norm_forward(a.h2.data(), a.rstd2.data(), a.tmp.data(), n, D, d.rms_norm_eps);
+  Ops::rms_norm_forward(a.h2.data(), a.rstd2.data(), a.tmp.data(), a.h1.data(), n, D, d.rms_norm_eps);
 }
 
 // Block backward: dy (n,D) is d loss / d h2 and is overwritten; dx (n,D) = d loss / d x (assigned).

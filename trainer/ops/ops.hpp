@@ -52,8 +52,11 @@ struct ActStepStats {
  linear_backward(dx, dw, dy, x, w, n, in, out, accumulate_dx)
                                                   dw(out,in) += dy^T . x        (ACCUMULATES)
                                                   dx(n,in) = dy . w  (+= if accumulate_dx; skipped if dx null)
- rms_norm_forward(y, rstd, x, n, d, eps)          y = x * rstd, rstd(n) = 1/sqrt(mean(x^2) + eps)
-                                                  (rstd may be null: nothing saved)
+ rms_norm_forward(y, rstd, x, residual, n, d, eps)
+                                                  post-norm with the residual add: s = x + residual (one
+                                                  rounding per element, as add; residual null: s = x),
+                                                  y = s * rstd, rstd(n) = 1/sqrt(mean(s^2) + eps);
+                                                  s is not stored (rstd may be null: nothing saved)
  rms_norm_backward(dx, dy, y, rstd, n, d)         dx = rstd * (dy - y * mean(dy * y)); dx may alias dy
  rope_tables(cos, sin, tokens, head_dim, theta)   (tokens, head_dim) each, rotate-half layout (spec 1.6)
  rope_forward(qkv, cos, sin, batch, tokens, heads, head_dim)
@@ -127,7 +130,8 @@ struct ActStepStats {
   static void linear_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, i64 n, i64 in, i64 out,              \
                               bool accumulate_dx);                                                                    \
                                                                                                                       \
-  template <class T> static void rms_norm_forward(T* y, T* rstd, const T* x, i64 n, i64 d, double eps);               \
+  template <class T>                                                                                                  \
+  static void rms_norm_forward(T* y, T* rstd, const T* x, const T* residual, i64 n, i64 d, double eps);             \
   template <class T> static void rms_norm_backward(T* dx, const T* dy, const T* y, const T* rstd, i64 n, i64 d);      \
                                                                                                                       \
   template <class T> static void rope_tables(T* cos, T* sin, i64 tokens, i64 head_dim, double theta);                 \
