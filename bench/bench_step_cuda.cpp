@@ -14,6 +14,9 @@
 // (495); fp32 is the parity path (67 TFLOP/s peak).
 // Evaluation: 16 evaluation segments of HrmAct<CudaOps> per batch from a fresh carry.
 // Device memory: cudaMemGetInfo's used bytes after the timed steps (the context included).
+// Recipe projection (issue 6's 45-minute goal), from the measured sudoku_b768 step and evaluation:
+// HRM's Sudoku-Extreme 1k recipe on one GPU is kSudokuRecipeSteps steps at B = 768 plus ten
+// evaluations of the whole test split in batches of 768.
 // Only meaningful on a GPU: without one it says so and exits 0.
 //
 // Usage: bench_step_cuda [--configs NAME...] [--steps N] [--math bf16|tf32|fp32] [--peak-tflops X]
@@ -44,6 +47,11 @@ struct Shape {
   const char* name;
   i64 seq_len, vocab, identifiers, batch;
 };
+// configs/sudoku-extreme-1k.toml: `hrm analyze` on the built 1k-aug-1000 data gives schedule.total_steps
+// 26,041 (20,000 epochs of 1000 groups, B = 768: 0.73 EFLOP, HRM-SPEC 1.10); eval_interval 2000 of
+// 20,000 epochs = 10 evaluations of the 422,786-puzzle test split (data/sudoku/README.md).
+constexpr i64 kSudokuRecipeSteps = 26041, kSudokuRecipeEvals = 10, kSudokuTestPuzzles = 422786;
+
 const Shape kShapes[] = {{"sudoku_b768", 81, 11, 1, 768}, {"sudoku_b384", 81, 11, 1, 384}, {"arc_b96", 900, 12, 960000, 96}};
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -148,7 +156,7 @@ int main(int argc, char** argv) {
               math.c_str());
   std::printf("%-12s %6s %10s %12s %8s %6s %10s %12s\n", "config", "batch", "step s", "tokens/s", "TFLOP/s", "MFU",
               "mem GiB", "eval ex/s");
-  nlohmann::json results = nlohmann::json::array();
+  nlohmann::json results = nlohmann::json::array(), projection;
   for (const Shape& s : kShapes) {
     if (!names.empty() && std::find(names.begin(), names.end(), s.name) == names.end()) continue;
     const nlohmann::json r = bench_shape(s, std::max(steps, 1), peak);
@@ -157,10 +165,25 @@ int main(int argc, char** argv) {
                 100 * r["mfu"].get<double>(), r["device_bytes_used"].get<double>() / (1 << 30),
                 r["eval_examples_per_s"].get<double>());
     results.push_back(r);
+    if (std::strcmp(s.name, "sudoku_b768") == 0) {
+      const i64 eval_batches = kSudokuRecipeEvals * ((kSudokuTestPuzzles + s.batch - 1) / s.batch);
+      const double train_s = kSudokuRecipeSteps * r["step_seconds_median"].get<double>();
+      const double eval_s = eval_batches * r["eval_seconds_per_batch"].get<double>();
+      projection = {{"recipe", "configs/sudoku-extreme-1k.toml on one GPU"}, {"train_steps", kSudokuRecipeSteps},
+                    {"eval_batches", eval_batches}, {"train_seconds", train_s}, {"eval_seconds", eval_s},
+                    {"total_minutes", (train_s + eval_s) / 60}};
+    }
   }
+  if (!projection.is_null())
+    std::printf("# Sudoku-Extreme 1k recipe projected on this GPU: %.1f min (%lld steps %.1f min + %lld eval batches "
+                "%.1f min)\n",
+                projection["total_minutes"].get<double>(), static_cast<long long>(kSudokuRecipeSteps),
+                projection["train_seconds"].get<double>() / 60,
+                static_cast<long long>(projection["eval_batches"].get<i64>()),
+                projection["eval_seconds"].get<double>() / 60);
   hrm::bench::write_results("step_cuda_" + math,
                             {{"gpu", {{"name", prop.name}, {"sm", prop.major * 10 + prop.minor}}}, {"peak_tflops", peak},
-                             {"gemm_math", math}},
+                             {"gemm_math", math}, {"sudoku_recipe_projection", projection}},
                             results);
   std::printf("# wrote bench/results/step_cuda_%s.json\n", math.c_str());
   return 0;
