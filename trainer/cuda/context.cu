@@ -2,6 +2,7 @@
 // the cuBLASLt workspace, error word, stream-ordered scratch, launch checks, CudaOps::check_errors,
 // and the device query no_device_reason (cuda_check.hpp).
 #include <climits>
+#include <cstdint>
 #include <string>
 
 #include <fmt/format.h>
@@ -20,6 +21,15 @@ struct Context {
   unsigned* errors = nullptr;
   void* workspace = nullptr;
   Context() {
+    // Scratch (cudaMallocAsync) comes from the device's default pool, which by default gives its memory
+    // back at every synchronisation (release threshold 0): each step would map the attention scores'
+    // gigabytes again. Kept instead, so the pool holds the step's peak scratch from the first step on.
+    int device = 0;
+    cudaMemPool_t pool = nullptr;
+    CUDA_CHECK(cudaGetDevice(&device));
+    CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
+    std::uint64_t keep = UINT64_MAX;
+    CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
     CUDA_CHECK(cudaMalloc(&errors, sizeof(unsigned)));
     CUDA_CHECK(cudaMalloc(&workspace, kLtWorkspaceBytes));
     CUDA_CHECK(cudaMemsetAsync(errors, 0, sizeof(unsigned), stream()));
