@@ -126,6 +126,7 @@ void CudaOps::check_errors() {
   if (bits & cuda::kBadLabel) what += "token loss: a label is neither -100 nor in [0, vocab); ";
   if (bits & cuda::kBadPuzzleId) what += "sign-SGD: a puzzle id is outside the embedding table; ";
   if (bits & cuda::kNegativeRowId) what += "gather_rows: a row id is negative; ";
+  if (what.empty()) what = fmt::format("error bits {:#x}; ", bits);  // a bit with no name above
   what.resize(what.size() - 2);
   HRM_CHECK(false, "CUDA input checks failed: {}", what);
 }

@@ -9,10 +9,13 @@
 //                       dpuzzle = g on the prefix rows                    (=;  null: skipped)
 // Every product is rounded in T in HRM's order (no multiply-add to contract), and every sum runs in
 // the CPU backend's order, so forward and backward are bit-identical to it (and run to run):
-//  - dpos, dpuzzle: one thread per (token, feature), walking the batch in order;
-//  - dtok: one thread per feature, walking all rows in order (a token row may repeat, so no other
-//    split keeps the order without atomics). Only d threads: an estimated millisecond at HRM's sizes
-//    (not measured), once per step; a segmented sum per (id, feature) is the faster deterministic way.
+//  - dpos, dpuzzle: one thread per (token, feature), walking the batch in order (only the prefix
+//    rows without dpos);
+//  - dtok: one thread per (token id, feature) for ids below kTokSlots, walking the input tokens in
+//    order and adding its id's rows in a register (it reads its dtok element at the first one, so an
+//    id that never occurs reads nothing: the kernel needs no vocabulary size); ids from kTokSlots up
+//    (HRM's vocabularies have 6 to 12) go to one fallback thread per feature that adds in place, in
+//    the same order. The ids come through shared memory a tile at a time, shared by the block.
 // A negative token id sets kNegativeTokenId (CudaOps::check_errors) and reads as a zero row.
 #include <cmath>
 
@@ -58,11 +61,12 @@ template <class T> __device__ T embedding_grad(T dx, T scale, T c, bool learned_
   return learned_pos ? mul_rn(g, c) : g;
 }
 
+// Threads cover rows [0, rows) of the (tokens, d) table: all of them with dpos, the prefix without.
 template <class T>
-__global__ void embedding_pos_puzzle_kernel(T* dpuzzle, T* dpos, const T* dx, i64 batch, i64 tokens, i64 prefix, i64 d,
-                                            T scale, T c) {
+__global__ void embedding_pos_puzzle_kernel(T* dpuzzle, T* dpos, const T* dx, i64 batch, i64 tokens, i64 rows,
+                                            i64 prefix, i64 d, T scale, T c) {
   const i64 i = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= tokens * d) return;
+  if (i >= rows * d) return;
   const i64 t = i / d, col = i % d;
   T acc = dpos ? dpos[i] : T(0);
   for (i64 b = 0; b < batch; ++b) {
@@ -73,22 +77,44 @@ __global__ void embedding_pos_puzzle_kernel(T* dpuzzle, T* dpos, const T* dx, i6
   if (dpos) dpos[i] = acc;
 }
 
+constexpr int kTokSlots = 64;  // token ids with a register accumulator each (blockIdx.y); the last y: the rest
+constexpr int kIdTile = 2048;  // input token ids staged in shared memory at a time
+
+// dtok[id] += g of every input token with that id, in token order. Block (x, y): features
+// [128 x, 128 x + 128) of id y (y < kTokSlots), or of every id >= kTokSlots (y = kTokSlots).
 template <class T>
-__global__ void embedding_tok_kernel(T* dtok, const T* dx, const i32* inputs, bool learned_pos, i64 batch, i64 seq,
-                                     i64 prefix, i64 d, T scale, T c, unsigned* errors) {
-  const i64 col = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (col >= d) return;
-  const i64 tokens = prefix + seq;
-  for (i64 r = 0; r < batch * tokens; ++r) {
-    const i64 b = r / tokens, t = r % tokens;
-    if (t < prefix) continue;
-    const i32 id = inputs[b * seq + t - prefix];
-    if (id < 0) {
-      atomicOr(errors, cuda::kNegativeTokenId);
-      continue;
+__global__ void embedding_tok_kernel(T* dtok, const T* __restrict__ dx, const i32* __restrict__ inputs, bool learned_pos,
+                                     i64 batch, i64 seq, i64 prefix, i64 d, T scale, T c, unsigned* errors) {
+  __shared__ i32 ids[kIdTile];
+  const i64 col = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x, tokens = prefix + seq, n = batch * seq;
+  const i32 slot = static_cast<i32>(blockIdx.y);
+  const bool fallback = slot == kTokSlots;
+  T acc = 0;
+  bool seen = false;
+  for (i64 base = 0; base < n; base += kIdTile) {
+    const i64 len = n - base < kIdTile ? n - base : kIdTile;
+    __syncthreads();  // the previous tile is read by every thread
+    for (i64 k = threadIdx.x; k < len; k += blockDim.x) ids[k] = inputs[base + k];
+    __syncthreads();
+    if (col >= d) continue;
+    for (i64 k = 0; k < len; ++k) {
+      const i32 id = ids[k];
+      if (fallback ? id < kTokSlots : id != slot) {
+        if (fallback && id < 0 && col == 0) atomicOr(errors, cuda::kNegativeTokenId);
+        continue;
+      }
+      const i64 q = base + k, row = (q / seq) * tokens + prefix + q % seq;  // input token q's row of dx
+      const T g = embedding_grad(dx[row * d + col], scale, c, learned_pos);
+      T* out = dtok + static_cast<i64>(id) * d + col;
+      if (fallback) {
+        *out += g;
+      } else {
+        acc = (seen ? acc : *out) + g;
+        seen = true;
+      }
     }
-    dtok[static_cast<i64>(id) * d + col] += embedding_grad(dx[r * d + col], scale, c, learned_pos);
   }
+  if (seen) dtok[static_cast<i64>(slot) * d + col] = acc;
 }
 
 }  // namespace
@@ -110,14 +136,16 @@ void CudaOps::embedding_backward(T* dtok, T* dpuzzle, T* dpos, const T* dx, cons
   const i64 count = (prefix + seq) * d;
   if (count == 0 || batch == 0) return;
   const T scale = static_cast<T>(std::sqrt(static_cast<double>(d))), c = static_cast<T>(kPosScale);
-  if (dpos || dpuzzle) {
-    embedding_pos_puzzle_kernel<<<cuda::grid_for(count), cuda::kThreads, 0, cuda::stream()>>>(
-        dpuzzle, dpos, dx, batch, prefix + seq, prefix, d, scale, c);
+  const i64 rows = dpos ? prefix + seq : prefix;  // without dpos only the puzzle rows have work
+  if ((dpos || dpuzzle) && rows > 0) {
+    embedding_pos_puzzle_kernel<<<cuda::grid_for(rows * d), cuda::kThreads, 0, cuda::stream()>>>(
+        dpuzzle, dpos, dx, batch, prefix + seq, rows, prefix, d, scale, c);
     HRM_CUDA_CHECK_LAUNCH(embedding_pos_puzzle_kernel);
   }
-  if (dtok) {
-    embedding_tok_kernel<<<cuda::grid_for(d, cuda::kRowThreads), cuda::kRowThreads, 0, cuda::stream()>>>(
-        dtok, dx, inputs, dpos != nullptr, batch, seq, prefix, d, scale, c, cuda::error_word());
+  if (dtok && seq > 0) {
+    const dim3 grid(cuda::grid_for(d, cuda::kRowThreads), kTokSlots + 1);
+    embedding_tok_kernel<<<grid, cuda::kRowThreads, 0, cuda::stream()>>>(dtok, dx, inputs, dpos != nullptr, batch, seq,
+                                                                         prefix, d, scale, c, cuda::error_word());
     HRM_CUDA_CHECK_LAUNCH(embedding_tok_kernel);
   }
 }
