@@ -367,6 +367,19 @@ void op_token_loss(const Shape& s, std::mt19937_64& rng) {
       if (!(err <= tol)) FAIL_CHECK("token_loss_forward loss" << how << " of sequence " << i << ": error " << err);
     }
 
+    // argmax over NaN logits (evaluation predictions of a diverged model): the CPU's scan never picks
+    // a NaN and never beats one at index 0. Token 0: NaN first; token 1: NaN at the largest logit; token 2:
+    // all NaN. (The losses are NaN then, so only argmax is compared.)
+    Fvec nan_logits = logits;
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    nan_logits[0] = nan;
+    nan_logits[V + static_cast<i64>(std::max_element(logits.begin() + V, logits.begin() + 2 * V) - logits.begin() - V)] = nan;
+    if (S * b > 2) std::fill(nan_logits.begin() + 2 * V, nan_logits.begin() + 3 * V, nan);
+    CpuOps::token_loss_forward(seq.data(), argmax.data(), nan_logits.data(), lab.data(), b, S, V, type);
+    Guarded<float> d_nan_logits(nan_logits);
+    CudaOps::token_loss_forward(d_seq.get(), d_argmax.get(), d_nan_logits.get(), d_lab.get(), b, S, V, type);
+    compare_exact("token_loss_forward argmax with NaN logits" + how, d_argmax.result("argmax"), argmax);
+
     Fvec dlogits(b * S * V);
     CpuOps::token_loss_backward(dlogits.data(), logits.data(), lab.data(), scale.data(), b, S, V, type);
     Guarded<float> d_dlogits(nans(b * S * V));

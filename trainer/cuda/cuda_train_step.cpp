@@ -37,6 +37,17 @@ class CudaTrainStep final : public DeviceStep {
         puzzle_grads_(batch * d.puzzle_ndim), puzzle_rows_(batch * d.puzzle_ndim * world.size()), min_halt_(batch) {}
 
   void load(const TrainerState& s) override {
+    // The kernels index by the step's own sizes (layout, table rows, b): a state of other sizes would
+    // make them run past a device allocation without an error.
+    const auto total = static_cast<std::size_t>(s.weights.layout.total);
+    HRM_CHECK(s.weights.params.size() == total && s.adam_m.size() == total && s.adam_v.size() == total,
+              "CUDA step: {} parameters, {} and {} moments; the layout has {}", s.weights.params.size(),
+              s.adam_m.size(), s.adam_v.size(), total);
+    HRM_CHECK(s.weights.puzzle_emb.size() == static_cast<std::size_t>(d_.num_identifiers * d_.puzzle_ndim),
+              "CUDA step: a puzzle table of {} values for {} identifiers of {}", s.weights.puzzle_emb.size(),
+              d_.num_identifiers, d_.puzzle_ndim);
+    HRM_CHECK(s.carry.steps.size() == static_cast<std::size_t>(b_), "CUDA step: a carry of {} slots for a batch of {}",
+              s.carry.steps.size(), b_);
     w_ = to_device(s.weights);
     m_ = DeviceBuffer<float>(s.adam_m);
     v_ = DeviceBuffer<float>(s.adam_v);

@@ -49,17 +49,21 @@ __device__ i32 count_labels(const i32* lab, i64 seq_len, i64 vocab, unsigned* er
   return cuda::block_reduce(n, cuda::SumOp{}, 0, shared);
 }
 
-// First index of the row's maximum, to every lane of the warp.
+// First index of the row's maximum, to every lane of the warp, as the CPU's scan (best = 0; j wins
+// if row[j] > row[best]) finds it: a NaN never wins, and a NaN at index 0 is never beaten.
 template <class T> __device__ i32 warp_argmax(const T* row, i64 vocab) {
   const int lane = static_cast<int>(threadIdx.x) & 31;
+  const auto better = [&](i32 a, i32 b) {  // a is the CPU scan's pick over a and b
+    return !isnan(row[a]) && (isnan(row[b]) || row[a] > row[b] || (row[a] == row[b] && a < b));
+  };
   i32 best = lane < vocab ? lane : 0;
   for (i64 j = lane + 32; j < vocab; j += 32)
-    if (row[j] > row[best]) best = static_cast<i32>(j);  // strict: ties keep the first
+    if (better(static_cast<i32>(j), best)) best = static_cast<i32>(j);
   for (int o = 16; o > 0; o >>= 1) {
     const i32 other = __shfl_xor_sync(0xffffffffu, best, o);
-    if (row[other] > row[best] || (row[other] == row[best] && other < best)) best = other;
+    if (better(other, best)) best = other;
   }
-  return best;
+  return isnan(row[0]) ? 0 : best;
 }
 
 template <class T> __device__ T warp_row_max(const T* row, i64 vocab) {
