@@ -62,23 +62,28 @@ class CudaTrainStep final : public DeviceStep {
     min_halt_.upload(min_halt_steps, static_cast<std::size_t>(b_));
     CudaOps::fill(grads_.data(), 0.0f, n);
     DeviceStepResult r;
-    r.stats = act_.train_step(w_, carry_, batch_, min_halt_.data(), loss_scale, grads_.data(), puzzle_grads_.data(),
-                              hook());
     // The puzzle rows the update touches: this rank's, or every rank's in the global slot order.
     const std::int32_t* ids = carry_.data.puzzle_ids.data();
     const float* puzzle_grads = puzzle_grads_.data();
     std::int64_t rows = b_;
+    try {
+      r.stats = act_.train_step(w_, carry_, batch_, min_halt_.data(), loss_scale, grads_.data(),
+                                puzzle_grads_.data(), hook());
 #if defined(HRM_HAVE_NCCL)
-    if (exchange_) {
-      if (nd > 0) {
-        exchange_->gather_rows(ids, puzzle_grads);
-        ids = exchange_->all_ids();
-        puzzle_grads = exchange_->all_grads();
-        rows = exchange_->all_rows();
+      if (exchange_) {
+        if (nd > 0) {
+          exchange_->gather_rows(ids, puzzle_grads);
+          ids = exchange_->all_ids();
+          puzzle_grads = exchange_->all_grads();
+          rows = exchange_->all_rows();
+        }
+        exchange_->finish(fmt::format("the gradient all-reduce of step {}", t));
       }
-      exchange_->finish(fmt::format("the gradient all-reduce of step {}", t));
-    }
 #endif
+    } catch (...) {
+      drain_exchange();
+      throw;
+    }
     CudaOps::check_errors();
     allreduce_stats(world_, r.stats);
     check_finite_loss(t, r.stats);
@@ -148,6 +153,19 @@ class CudaTrainStep final : public DeviceStep {
   DeviceCarry carry_;
   DeviceBatch batch_;
   DeviceBuffer<std::int32_t> min_halt_;
+
+  // After an error inside the step: the collectives already posted are waited for within
+  // HRM_DIST_TIMEOUT_S (the communicator is aborted past it), so that no destructor's cudaFree waits
+  // for NCCL kernels whose peer is gone. The caller rethrows the first error; this one's is dropped.
+  void drain_exchange() noexcept {
+#if defined(HRM_HAVE_NCCL)
+    if (!exchange_) return;
+    try {
+      exchange_->finish("the posted exchanges, after an error in the step");
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the step's own error is the one to report
+    }
+#endif
+  }
 
   GradsReady hook() {
 #if defined(HRM_HAVE_NCCL)
