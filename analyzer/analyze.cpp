@@ -121,15 +121,19 @@ Report analyze(const Config& config, const AnalyzeOptions& opts) {
   const ModelShape shape = model_shape(config.arch, config.puzzle_emb_ndim(), rep.census.seq_len, rep.census.vocab_size);
   const bool learned = config.arch.pos_encodings == "learned";
   rep.memory = estimate_memory(shape, learned, rep.census.num_puzzle_identifiers, config.puzzle_emb_ndim(), rep.per_gpu_batch, W);
-  if (rep.model_family == "hrm")
+  if (rep.model_family == "hrm") {
     rep.cpu_memory = estimate_cpu_memory(shape, learned, rep.census.num_puzzle_identifiers, config.puzzle_emb_ndim(),
                                          rep.per_gpu_batch, W);
+    rep.cuda_memory = estimate_cuda_memory(shape, learned, rep.census.num_puzzle_identifiers, config.puzzle_emb_ndim(),
+                                           rep.per_gpu_batch, W);
+  }
   const double gpu_bytes = config.hardware.gpu_memory_gb * 1024.0 * 1024.0 * 1024.0;
   rep.hardware_batch_limit =
       max_local_batch(shape, learned, rep.census.num_puzzle_identifiers, config.puzzle_emb_ndim(), W, gpu_bytes) * W;
   rep.comm = comm_model(config, shape, rep.memory.num_params);
 
-  const RuleContext ctx{config, rep.census, rep.schedule, rep.regime, rep.replay, rep.memory, rep.per_gpu_batch,
+  const RuleContext ctx{config,      rep.census,      rep.schedule,      rep.regime,
+                        rep.replay,  rep.memory,      rep.cuda_memory,   rep.per_gpu_batch,
                         rep.horizon, rep.hardware_batch_limit};
   check_batch_rules(ctx, rep.findings);
   check_schedule_rules(ctx, rep.findings);

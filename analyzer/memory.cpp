@@ -123,6 +123,18 @@ MemoryEstimate estimate_cpu_memory(const ModelShape& m, bool learned_positions, 
   return e;
 }
 
+MemoryEstimate estimate_cuda_memory(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
+                                    std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size) {
+  MemoryEstimate e = estimate_cpu_memory(m, learned_positions, num_puzzle_identifiers, puzzle_emb_ndim, local_batch, world_size);
+  const double T = static_cast<double>(m.tokens);
+  e.activation_bytes_per_row += static_cast<double>(m.heads) * T * T * kFp32;  // attention scratch
+  e.activation_bytes = e.activation_bytes_per_row * static_cast<double>(local_batch);
+  e.workspace_bytes = kWorkspaceBytes;
+  e.per_gpu_bytes = e.params_bytes + e.optimizer_bytes + e.gradient_bytes + e.puzzle_emb_bytes +
+                    e.activation_bytes + e.workspace_bytes;
+  return e;
+}
+
 std::int64_t max_local_batch(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
                              std::int64_t puzzle_emb_ndim, std::int64_t world_size, double gpu_bytes) {
   const MemoryEstimate base = estimate_memory(m, learned_positions, num_puzzle_identifiers, puzzle_emb_ndim, 0, world_size);

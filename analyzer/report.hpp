@@ -89,6 +89,7 @@ struct Report {
   std::int64_t per_gpu_batch = 0;
   MemoryEstimate memory;
   MemoryEstimate cpu_memory;             // host memory of one rank of hrmkit's CPU trainer (HRM only; zeros for TRM)
+  MemoryEstimate cuda_memory;            // device memory of one GPU of hrmkit's CUDA trainer (HRM only; zeros for TRM)
   std::int64_t hardware_batch_limit = 0; // largest global batch that fits memory (per-GPU cap x GPUs)
   CommModel comm;                        // data-parallel communication, predicted step time and scaling
   std::vector<Finding> findings;

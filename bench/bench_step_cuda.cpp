@@ -13,7 +13,8 @@
 // the GEMM inputs to bf16 on the tensor cores (dense peak 989 TFLOP/s on H100/H200 SXM); tf32 to TF32
 // (495); fp32 is the parity path (67 TFLOP/s peak).
 // Evaluation: 16 evaluation segments of HrmAct<CudaOps> per batch from a fresh carry.
-// Device memory: cudaMemGetInfo's used bytes after the timed steps (the context included).
+// Device memory: cudaMemGetInfo's used bytes after the timed steps (the context included), against
+// the analyzer's estimate of the CUDA trainer (estimate_cuda_memory, the preflight's cuda_trainer_bytes).
 // Recipe projection (issue 6's 45-minute goal), from the measured sudoku_b768 step and evaluation:
 // HRM's Sudoku-Extreme 1k recipe on one GPU is kSudokuRecipeSteps steps at B = 768 plus ten
 // evaluations of the whole test split in batches of 768.
@@ -34,6 +35,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analyzer/comm_model.hpp"
+#include "analyzer/memory.hpp"
 #include "bench/bench_common.hpp"
 #include "trainer/cuda/cuda_train_step.hpp"
 #include "trainer/cuda/model_device.hpp"
@@ -115,11 +117,14 @@ nlohmann::json bench_shape(const Shape& s, int steps, double peak_tflops) {
   }
   const ModelShape m = model_shape(arch, arch.hidden_size, s.seq_len, s.vocab);
   const double flops = train_step_flops(m, arch, b);
+  const double estimate =
+      estimate_cuda_memory(m, false, s.identifiers, arch.hidden_size, b, 1).per_gpu_bytes;
   return {{"config", s.name}, {"batch", b}, {"tokens", d.tokens}, {"step_seconds_median", step_s},
           {"step_seconds_min", times.front()}, {"steps_timed", times.size()},
           {"tokens_per_s", static_cast<double>(b * d.tokens) / step_s}, {"flops_per_step", flops},
           {"tflops", flops / step_s / 1e12}, {"mfu", flops / step_s / (peak_tflops * 1e12)},
-          {"device_bytes_used", used}, {"eval_seconds_per_batch", eval_s}, {"eval_segments", d.halt_max_steps},
+          {"device_bytes_used", used}, {"device_bytes_estimate", estimate},
+          {"device_used_over_estimate", static_cast<double>(used) / estimate}, {"eval_seconds_per_batch", eval_s}, {"eval_segments", d.halt_max_steps},
           {"eval_examples_per_s", static_cast<double>(b) / eval_s}};
 }
 

@@ -3,8 +3,9 @@
 
 Reads bench/results/torch_gpu.json (bench_torch_gpu.py) and bench/results/step_cuda_<math>.json
 (bench_step_cuda, one per GEMM mode) and writes bench/results/gpu_vs_torch.md: per configuration the
-training step time, tokens/s, MFU and evaluation throughput of each, and the speed-up (PyTorch step
-time / hrmkit step time; above 1 is faster than PyTorch). Only what both measured is compared; a
+training step time, tokens/s, MFU, memory (PyTorch: torch.cuda.max_memory_allocated, without the
+CUDA context; hrmkit: the device's used bytes, context included) and evaluation throughput of each,
+and the speed-up (PyTorch step time / hrmkit step time; above 1 is faster than PyTorch). Only what both measured is compared; a
 missing file or configuration is named, not guessed.
 
   python3 bench/compare_gpu.py [--results bench/results]
@@ -23,6 +24,10 @@ def load(path):
         return None
     except json.JSONDecodeError as e:
         sys.exit(f"compare_gpu: {path}: not JSON ({e})")
+
+
+def gib(v):
+    return "?" if v is None else f"{v / 2**30:.1f}"
 
 
 def by_config(doc):
@@ -46,18 +51,19 @@ def main() -> int:
              f"PyTorch {torch_doc.get('torch', '?')}, compiled: {torch_doc.get('compiled')}, HRM "
              f"{torch_doc.get('hrm_commit', '?')[:12]}, {torch_doc.get('date', '?')}; hrmkit "
              + ", ".join(f"{m}: commit {d.get('commit', '?')[:12]} {d.get('date', '?')}" for m, d in ours.items()),
-             "", "| config | code | step s | tokens/s | MFU | eval examples/s | speed-up (step) |",
-             "|---|---|---|---|---|---|---|"]
+             "", "| config | code | step s | tokens/s | MFU | memory GiB | eval examples/s | speed-up (step) |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, t in torch.items():
         lines.append(f"| {name} | PyTorch bf16 | {t['step_seconds_median']:.4f} | {t['tokens_per_s']:.0f} | "
-                     f"{100 * t['mfu']:.1f}% | {t['eval_examples_per_s']:.0f} | 1.00 |")
+                     f"{100 * t['mfu']:.1f}% | {gib(t.get('peak_memory_bytes_train'))} | "
+                     f"{t['eval_examples_per_s']:.0f} | 1.00 |")
         for m, d in ours.items():
             r = by_config(d).get(name)
             if r is None:
-                lines.append(f"| {name} | hrmkit {m} | not measured | | | | |")
+                lines.append(f"| {name} | hrmkit {m} | not measured | | | | | |")
                 continue
             lines.append(f"| {name} | hrmkit {m} | {r['step_seconds_median']:.4f} | {r['tokens_per_s']:.0f} | "
-                         f"{100 * r['mfu']:.1f}% | {r['eval_examples_per_s']:.0f} | "
+                         f"{100 * r['mfu']:.1f}% | {gib(r.get('device_bytes_used'))} | {r['eval_examples_per_s']:.0f} | "
                          f"{t['step_seconds_median'] / r['step_seconds_median']:.2f} |")
     for m, d in ours.items():
         proj = d.get("sudoku_recipe_projection")

@@ -213,6 +213,25 @@ TEST_CASE("rule memory-exceeds-gpu: the per-GPU estimate must fit the GPU") {
   CHECK_FALSE(find(analyze(c), "memory-exceeds-gpu"));
 }
 
+TEST_CASE("rule memory-cuda-trainer: a config that fits HRM's training but not hrmkit's CUDA trainer is warned") {
+  TempDir t;
+  const auto ds = one_example_groups(t, 1000);
+  Config c = config_for(ds, 64, 1, 10, 10, 20);
+  const Report roomy = analyze(c);
+  CHECK_FALSE(find(roomy, "memory-cuda-trainer"));
+  const double torch_gib = roomy.memory.per_gpu_bytes / 1073741824.0, cuda_gib = roomy.cuda_memory.per_gpu_bytes / 1073741824.0;
+  // float32 activations for every saved block and the attention scores, against HRM's bf16 ones
+  REQUIRE(cuda_gib > torch_gib);
+  CHECK(roomy.cuda_memory.per_gpu_bytes > roomy.cpu_memory.per_gpu_bytes);
+  c.hardware.gpu_memory_gb = (torch_gib + cuda_gib) / 2;
+  const Report tight = analyze(c);
+  const Finding* f = find(tight, "memory-cuda-trainer");
+  REQUIRE(f);
+  CHECK(f->severity == Severity::Warning);
+  CHECK(tight.verdict == "vetted");  // HRM's own training fits: not an error
+  CHECK_FALSE(find(tight, "memory-exceeds-gpu"));
+}
+
 TEST_CASE("rule lr-scaling: the LR is compared with the square-root rule from B 768, lr 1e-4") {
   TempDir t;
   const auto ds = one_example_groups(t, 1000);

@@ -229,6 +229,19 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
               << " error(s)); not training\nhint: fix the config, or pass --force to train anyway (recorded in run.json)\n";
     return 1;
   }
+#if defined(HRM_HAVE_CUDA)
+  // The analyzer knew hardware.gpu_memory_gb; this is the GPU the rank will train on.
+  if (a.cuda && !force) {
+    const std::int64_t have = cuda::device_memory_bytes(world.local_rank());
+    const double need = report.cuda_memory.per_gpu_bytes, GiB = 1073741824.0;
+    if (have > 0 && need > static_cast<double>(have))
+      throw InputError("hrm train --device cuda",
+                       fmt::format("the CUDA trainer needs about {:.1f} GiB per GPU at a per-GPU batch of {}, and GPU {} "
+                                   "has {:.1f} GiB",
+                                   need / GiB, report.per_gpu_batch, world.local_rank(), static_cast<double>(have) / GiB),
+                       "lower train.global_batch_size or use more GPUs (hrm analyze shows the estimate); --force tries anyway");
+  }
+#endif
 
   const std::string run_dir = out_dir.empty() ? (resume.empty() ? default_run_dir(config_path)
                                                                  : fs::path(resume).parent_path().parent_path().string())
@@ -279,7 +292,10 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
                  {"num_params", trainer.state().weights.layout.total},
                  {"estimated_host_bytes_per_rank", report.cpu_memory.per_gpu_bytes}};
 #if defined(HRM_HAVE_CUDA)
-  if (a.cuda) ro.run_info["cuda_gemm_math"] = cuda::gemm_math_name(cuda::gemm_math());
+  if (a.cuda) {
+    ro.run_info["cuda_gemm_math"] = cuda::gemm_math_name(cuda::gemm_math());
+    ro.run_info["estimated_device_bytes_per_gpu"] = report.cuda_memory.per_gpu_bytes;
+  }
 #endif
   if (!resume.empty()) ro.run_info["resumed_from"] = resume;
   if (!init_weights.empty()) ro.run_info["init_weights"] = init_weights;

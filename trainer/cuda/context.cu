@@ -65,6 +65,12 @@ std::string no_device_reason() {
   return "";
 }
 
+std::int64_t device_memory_bytes(int device) {
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) return 0;
+  return static_cast<std::int64_t>(prop.totalGlobalMem);
+}
+
 // The legacy default stream: synchronous with plain cudaMemcpy, which keeps tests and the host-side
 // copies of setup code simple. A dedicated stream is a one-line change here.
 cudaStream_t stream() { return nullptr; }

@@ -5,6 +5,7 @@
 // no_device_reason() is how the CLI and the tests tell that no device answers.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <cublas_v2.h>
@@ -21,6 +22,8 @@ std::string cublas_status_text(cublasStatus_t status);
 // "" when a CUDA device answers, else why not ("cudaGetDeviceCount: no CUDA-capable device is
 // detected", "cudaGetDeviceCount: 0 devices"). Creates no context.
 std::string no_device_reason();
+// The global memory of CUDA device `device` in bytes (0 when it does not answer). Creates no context.
+std::int64_t device_memory_bytes(int device);
 
 }  // namespace hrm::cuda
 
