@@ -9,7 +9,8 @@
 //                       probs null: P is recomputed from qkv
 // The correct-first version: every product is a strided-batched fp32 GEMM (gemm_f32), one call per
 // head over the batch (heads are strided views of qkv, nothing is transposed or copied), and the
-// row softmax and its backward are one block per row. The scores make a round trip through memory
+// row softmax and its backward are one warp per row, kSoftmaxWarps rows per block (rows of 82 or
+// 901: a block of 128 threads per row left most of them idle at T = 82 and cost three barriers a row). The scores make a round trip through memory
 // (batch*H*T^2 floats); a fused kernel for T = 82 and 901, hd = 64, is the planned next step.
 // GEMM shapes below are the column-major statements of the row-major products (linear.cuh).
 #include <cmath>
@@ -23,32 +24,44 @@ namespace {
 
 using cuda::i64;
 
+constexpr int kSoftmaxWarps = 8;  // rows per block of the softmax kernels: one warp each
+
+// The row of this warp (every lane the same, so a warp leaves or stays as one), or -1 past the end.
+__device__ i64 warp_row(i64 rows) {
+  const i64 row = static_cast<i64>(blockIdx.x) * kSoftmaxWarps + (threadIdx.x >> 5);
+  return row < rows ? row : -1;
+}
+
 // Rows of length t: s = softmax(s), max-subtracted so exp never overflows.
-__global__ void softmax_rows_kernel(float* s, i64 t) {
-  __shared__ float shared[32];
-  float* row = s + blockIdx.x * t;
+__global__ void softmax_rows_kernel(float* s, i64 rows, i64 t) {
+  const i64 r = warp_row(rows);
+  if (r < 0) return;
+  const i64 lane = threadIdx.x & 31;
+  float* row = s + r * t;
   float m = -INFINITY;
-  for (i64 j = threadIdx.x; j < t; j += blockDim.x) m = fmaxf(m, row[j]);
-  m = cuda::block_reduce(m, cuda::MaxOp{}, -INFINITY, shared);
+  for (i64 j = lane; j < t; j += 32) m = fmaxf(m, row[j]);
+  m = cuda::warp_reduce(m, cuda::MaxOp{});
   float sum = 0;
-  for (i64 j = threadIdx.x; j < t; j += blockDim.x) {
+  for (i64 j = lane; j < t; j += 32) {
     const float e = expf(row[j] - m);
     row[j] = e;
     sum += e;
   }
-  sum = cuda::block_reduce(sum, cuda::SumOp{}, 0.0f, shared);
-  for (i64 j = threadIdx.x; j < t; j += blockDim.x) row[j] /= sum;
+  sum = cuda::warp_reduce(sum, cuda::SumOp{});
+  for (i64 j = lane; j < t; j += 32) row[j] /= sum;
 }
 
 // Rows of length t: ds = p * (ds - <p, ds>), ds holding dP on entry.
-__global__ void softmax_backward_rows_kernel(float* ds, const float* p, i64 t) {
-  __shared__ float shared[32];
-  float* d = ds + blockIdx.x * t;
-  const float* pr = p + blockIdx.x * t;
+__global__ void softmax_backward_rows_kernel(float* ds, const float* p, i64 rows, i64 t) {
+  const i64 r = warp_row(rows);
+  if (r < 0) return;
+  const i64 lane = threadIdx.x & 31;
+  float* d = ds + r * t;
+  const float* pr = p + r * t;
   float dot = 0;
-  for (i64 j = threadIdx.x; j < t; j += blockDim.x) dot += pr[j] * d[j];
-  dot = cuda::block_reduce(dot, cuda::SumOp{}, 0.0f, shared);
-  for (i64 j = threadIdx.x; j < t; j += blockDim.x) d[j] = pr[j] * (d[j] - dot);
+  for (i64 j = lane; j < t; j += 32) dot += pr[j] * d[j];
+  dot = cuda::warp_reduce(dot, cuda::SumOp{});
+  for (i64 j = lane; j < t; j += 32) d[j] = pr[j] * (d[j] - dot);
 }
 
 // P (batch, H, T, T) = softmax(scale * Q K^T), every head.
@@ -60,7 +73,8 @@ void attention_probs(float* P, const float* qkv, i64 batch, i64 tokens, i64 head
     cuda::gemm_f32(true, false, tokens, tokens, head_dim, scale, Q + D, ld, tokens * ld, Q, ld, tokens * ld, 0.0f,
                    P + h * TT, tokens, heads * TT, batch);
   }
-  softmax_rows_kernel<<<cuda::grid_for(batch * heads * tokens, 1), cuda::kRowThreads, 0, cuda::stream()>>>(P, tokens);
+  const i64 rows = batch * heads * tokens;
+  softmax_rows_kernel<<<cuda::grid_for(rows, kSoftmaxWarps), 32 * kSoftmaxWarps, 0, cuda::stream()>>>(P, rows, tokens);
   HRM_CUDA_CHECK_LAUNCH(softmax_rows_kernel);
 }
 
@@ -99,8 +113,9 @@ void CudaOps::attention_backward(T* dqkv, const T* dout, const T* qkv, const T* 
     cuda::gemm_f32(true, false, tokens, tokens, head_dim, 1.0f, V, ld, tokens * ld, dO, D, tokens * D, 0.0f,
                    dS + h * TT, tokens, heads * TT, batch);
   }
-  softmax_backward_rows_kernel<<<cuda::grid_for(batch * heads * tokens, 1), cuda::kRowThreads, 0, cuda::stream()>>>(
-      dS, P, tokens);
+  const i64 rows = batch * heads * tokens;
+  softmax_backward_rows_kernel<<<cuda::grid_for(rows, kSoftmaxWarps), 32 * kSoftmaxWarps, 0, cuda::stream()>>>(
+      dS, P, rows, tokens);
   HRM_CUDA_CHECK_LAUNCH(softmax_backward_rows_kernel);
   for (i64 h = 0; h < heads; ++h) {
     const T* Q = qkv + h * head_dim;
