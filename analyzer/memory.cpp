@@ -94,7 +94,8 @@ MemoryEstimate estimate_memory(const ModelShape& m, bool learned_positions, std:
 // per row, T tokens, S sequence positions, P puzzle positions, h heads; trainer/model):
 //  - per saved block (L_layers + H_layers, plus one scratch for blocks without grad), block.hpp
 //    BlockActs: x, attention output, two residual sums, o/down output (5D), qkv (3D), gate|up (2I),
-//    SwiGLU output (I), two RMSNorm scales per token, and the attention probabilities h T^2;
+//    SwiGLU output (I), two RMSNorm scales per token, and (not the scratch) the attention
+//    probabilities h T^2;
 //  - one BlockGrads: 5D + 3I per token;
 //  - HrmModel: input embedding, injection, dz_H, dz_L, d_input (5D per token), the puzzle rows and
 //    their gradient (2 P D), z_H at the sequence positions with and without grad and its gradient
@@ -105,11 +106,12 @@ static double cpu_buffer_bytes_per_row(const ModelShape& m, std::int64_t puzzle_
   const double D = static_cast<double>(m.hidden), I = static_cast<double>(m.intermediate);
   const double T = static_cast<double>(m.tokens), S = static_cast<double>(m.seq_len);
   const double P = static_cast<double>(m.puzzle_emb_len), V = static_cast<double>(m.vocab);
-  const double block = T * (8.0 * D + 3.0 * I + 2.0) + static_cast<double>(m.heads) * T * T;
+  const double block = T * (8.0 * D + 3.0 * I + 2.0);
+  const double probs = static_cast<double>(m.heads) * T * T * static_cast<double>(saved_blocks - 1);
   const double grads = T * (5.0 * D + 3.0 * I);
   const double model = 5.0 * T * D + 2.0 * P * D + 3.0 * S * D + 3.0 * D;
   const double act = 2.0 * S * V + 4.0 * T * D + static_cast<double>(puzzle_emb_ndim);
-  return (static_cast<double>(saved_blocks) * block + grads + model + act) * kFp32 + 3.0 * S * 4.0;
+  return (static_cast<double>(saved_blocks) * block + probs + grads + model + act) * kFp32 + 3.0 * S * 4.0;
 }
 
 MemoryEstimate estimate_cpu_memory(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,

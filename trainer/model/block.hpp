@@ -6,7 +6,8 @@
 //                                 gu = h1 Wgu^T; s = silu(g) * u;          h2 = rms(h1 + s Wd^T)
 // Saved for backward (BlockActs, n = batch*tokens rows): x (n,D), qkv after RoPE (n,3D), attention
 // probabilities (b,H,T,T), a (n,D), h1 (n,D), rstd1 (n), gu (n,2I), s (n,I), h2 (n,D), rstd2 (n).
-// A forward without grad passes save = false and reuses one set of buffers for every block.
+// A forward without grad reuses one set of buffers for every block, without the probabilities (the
+// attention then keeps none: b x H x T^2 values not written, and the CUDA backend may fuse it).
 // Weight gradients ACCUMULATE into the gradient slab; the input gradient is ASSIGNED. Buffers are
 // the backend's (Ops::Buffer); pointers are in its memory.
 #pragma once
@@ -23,11 +24,12 @@ template <class Ops, class T> struct BlockActs {
   Buffer x, qkv, probs, attn, h1, rstd1, gu, act, h2, rstd2;
   Buffer tmp;  // (n, D): o-projection / down-projection outputs (before the residual add fused into the norm)
 
-  void resize(const HrmDims& d, std::int64_t batch) {
+  // keep_probs: the backward will run on these activations (the attention probabilities are kept).
+  void resize(const HrmDims& d, std::int64_t batch, bool keep_probs) {
     const std::int64_t n = batch * d.tokens, D = d.hidden;
     for (auto* v : {&x, &attn, &h1, &h2, &tmp}) v->resize(n * D);
     qkv.resize(n * 3 * D);
-    probs.resize(batch * d.heads * d.tokens * d.tokens);
+    probs.resize(keep_probs ? batch * d.heads * d.tokens * d.tokens : 0);
     for (auto* v : {&rstd1, &rstd2}) v->resize(n);
     gu.resize(n * 2 * d.inter);
     act.resize(n * d.inter);
@@ -47,14 +49,16 @@ template <class Ops, class T> struct BlockGradScratch {
   }
 };
 
-// Block forward: a.x must hold the input; the output is a.h2.
+// Block forward: a.x must hold the input; the output is a.h2. The probabilities go to a.probs when it
+// has room for them (a saved block), else nowhere.
 template <class Ops, class T>
 void block_forward(BlockActs<Ops, T>& a, const T* w, const BlockSlots& s, const T* rope_cos, const T* rope_sin,
                    const HrmDims& d, std::int64_t batch) {
   const std::int64_t n = batch * d.tokens, D = d.hidden, I = d.inter;
   Ops::linear_forward(a.qkv.data(), a.x.data(), w + s.qkv, n, D, 3 * D);
   if (!d.learned_pos) Ops::rope_forward(a.qkv.data(), rope_cos, rope_sin, batch, d.tokens, d.heads, d.head_dim);
-  Ops::attention_forward(a.attn.data(), a.probs.data(), a.qkv.data(), batch, d.tokens, d.heads, d.head_dim);
+  Ops::attention_forward(a.attn.data(), a.probs.size() ? a.probs.data() : nullptr, a.qkv.data(), batch, d.tokens,
+                         d.heads, d.head_dim);
   Ops::linear_forward(a.tmp.data(), a.attn.data(), w + s.o, n, D, D);
   Ops::rms_norm_forward(a.h1.data(), a.rstd1.data(), a.tmp.data(), a.x.data(), n, D, d.rms_norm_eps);
   Ops::linear_forward(a.gu.data(), a.h1.data(), w + s.gate_up, n, D, 2 * I);

@@ -42,9 +42,9 @@ template <class Ops, class T> class HrmModel {
     for (auto* v : {&z0_, &z0_nograd_, &dz0_}) v->resize(b_ * D);
     saved_L_.resize(d_.L_layers);
     saved_H_.resize(d_.H_layers);
-    for (auto& a : saved_L_) a.resize(d_, b_);
-    for (auto& a : saved_H_) a.resize(d_, b_);
-    scratch_.resize(d_, b_);
+    for (auto& a : saved_L_) a.resize(d_, b_, true);
+    for (auto& a : saved_H_) a.resize(d_, b_, true);
+    scratch_.resize(d_, b_, false);
     grad_scratch_.resize(d_, b_);
   }
 
