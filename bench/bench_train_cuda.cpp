@@ -117,6 +117,11 @@ int main(int argc, char** argv) {
       {"linear_forward_bf16 qkv", 2 * fn * D * 3 * D, 0, [&] { hrm::cuda::linear_forward_bf16(qkv.data(), x_bf16.data(), w_qkv_bf16.data(), n, D, 3 * D); }},
       {"rope_forward", 0, 2 * 4.0 * fn * 2 * D, [&] { CudaOps::rope_forward(qkv.data(), cos.data(), sin.data(), batch, T, H, hd); }},
       {"attention_forward", attn_flops, 0, [&] { CudaOps::attention_forward(attn.data(), probs.data(), qkv.data(), batch, T, H, hd); }},
+      {"attention_forward fused", attn_flops, 0, [&] {  // bf16 mode, nothing kept: the fused kernel
+         hrm::cuda::set_gemm_math(hrm::cuda::GemmMath::bf16);
+         CudaOps::attention_forward<float>(attn.data(), nullptr, qkv.data(), batch, T, H, hd);
+         hrm::cuda::set_gemm_math(hrm::cuda::GemmMath::fp32);
+       }},
       {"linear_forward o", 2 * fn * D * D, 0, [&] { CudaOps::linear_forward(tmp.data(), attn.data(), w_o.data(), n, D, D); }},
       {"rms_norm_forward (+ residual)", 0, 3 * 4.0 * fn * D, [&] { CudaOps::rms_norm_forward(h1.data(), rstd.data(), tmp.data(), x.data(), n, D, 1e-5); }},
       {"linear_forward gate_up", 2 * fn * D * 2 * I, 0, [&] { CudaOps::linear_forward(gu.data(), h1.data(), w_gu.data(), n, D, 2 * I); }},

@@ -73,6 +73,9 @@ constexpr double kTolElem = 2e-6;
 // magnitude (~4e-6 at K = 1536, relative to outputs of the same order); an indexing or formula
 // error is O(0.1).
 constexpr double kTolSum = 5e-5;
+// The fused attention forward (bf16 mode) rounds the probabilities to bf16 for P V: 2^-9 relative per
+// term of outputs bounded by max |V|, summed in another order: 4e-3 (op_attention).
+constexpr double kTolBf16Attention = 4e-3;
 // The stablemax loss is float64 on both: only the vocabulary sum's order differs (2^-53 relative).
 constexpr double kTolF64 = 1e-12;
 
@@ -253,6 +256,14 @@ void op_rope(const Shape& s, std::mt19937_64& rng) {
   }
 }
 
+// A GEMM mode for one scope (the parity path's fp32 again after it, whatever happens).
+struct GemmMathScope {
+  explicit GemmMathScope(hrm::cuda::GemmMath m) { hrm::cuda::set_gemm_math(m); }
+  ~GemmMathScope() { hrm::cuda::set_gemm_math(hrm::cuda::GemmMath::fp32); }
+  GemmMathScope(const GemmMathScope&) = delete;
+  GemmMathScope& operator=(const GemmMathScope&) = delete;
+};
+
 void op_attention(const Shape& s, std::mt19937_64& rng) {
   const i64 b = s.batch, T = s.tokens(), H = s.heads, hd = s.head_dim, n = s.n(), D = s.D();
   // Scores of a few units, as trained models have: the softmax is neither uniform nor one-hot.
@@ -271,6 +282,19 @@ void op_attention(const Shape& s, std::mt19937_64& rng) {
                                 hd);
     check_output("attention_backward dqkv" + how, d_dqkv, dqkv, kTolSum);
   }
+  // The fused forward (bf16 GEMM mode, nothing kept, head size 64) against the CPU on the same
+  // bf16-rounded Q, K and V: what differs is the bf16 rounding of the probabilities in P V (2^-9
+  // relative per term, of outputs no larger than max |V| = 0.5) and the order of the sums.
+  if (hd != 64) return;
+  Fvec qkv_r(qkv.size()), out_r(n * D);
+  for (std::size_t i = 0; i < qkv.size(); ++i) qkv_r[i] = __bfloat162float(__float2bfloat16_rn(qkv[i]));
+  CpuOps::attention_forward<float>(out_r.data(), nullptr, qkv_r.data(), b, T, H, hd);
+  Guarded<float> d_out(nans(n * D));
+  {
+    const GemmMathScope bf16(hrm::cuda::GemmMath::bf16);
+    CudaOps::attention_forward<float>(d_out.get(), nullptr, d_qkv.get(), b, T, H, hd);
+  }
+  check_output("attention_forward out (fused, bf16)", d_out, out_r, kTolBf16Attention);
 }
 
 void op_swiglu(const Shape& s, std::mt19937_64& rng) {

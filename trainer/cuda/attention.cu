@@ -13,7 +13,19 @@
 // 901: a block of 128 threads per row left most of them idle at T = 82 and cost three barriers a row). The scores make a round trip through memory
 // (batch*H*T^2 floats); a fused kernel for T = 82 and 901, hd = 64, is the planned next step.
 // GEMM shapes below are the column-major statements of the row-major products (linear.cuh).
+//
+// Fused forward (fused_attention_forward_kernel): when nothing is kept (probs null: the forwards
+// without grad, and evaluation), head_dim is 64 and the GEMM mode is bf16 (HRM's precision: flash-attn
+// multiplies bf16 Q, K, V and bf16 probabilities with fp32 accumulation), the scores never leave the
+// chip: per (batch, head) and tile of 64 queries, K and V stream through shared memory 64 keys at a
+// time, S = Q K^T and O += P V run on the tensor cores (WMMA, bf16 in, fp32 accumulate), and the
+// softmax is the online one (running max and sum per row, O rescaled as the max grows). Four warps
+// of 16 query rows; a lane pair per row does its softmax.
+#include <climits>
 #include <cmath>
+
+#include <cuda_bf16.h>
+#include <mma.h>
 
 #include "trainer/cuda/context.cuh"
 #include "trainer/cuda/cuda_ops.hpp"
@@ -64,6 +76,120 @@ __global__ void softmax_backward_rows_kernel(float* ds, const float* p, i64 rows
   for (i64 j = lane; j < t; j += 32) d[j] = pr[j] * (d[j] - dot);
 }
 
+constexpr int kFaTile = 64;        // queries per block, keys per step
+constexpr int kFaHd = 64;          // the head size the fused kernel is built for (HRM's)
+constexpr int kFaWarps = 4;        // 16 query rows each
+constexpr int kFaLdH = kFaHd + 8;  // bf16 tiles' row stride: a 16-byte multiple that staggers the banks
+constexpr int kFaLdF = kFaTile + 4;  // fp32 tiles' row stride
+
+struct FusedShared {  // every member and 16-row block 32-byte aligned, as WMMA's loads want
+  __nv_bfloat16 q[kFaTile * kFaLdH], k[kFaTile * kFaLdH], v[kFaTile * kFaLdH], p[kFaTile * kFaLdH];
+  float s[kFaTile * kFaLdF], o[kFaTile * kFaLdF];
+};
+
+// Rows [r0, r0 + 64) of one head's Q, K or V (row t at src + t * ld), rounded to bf16; rows past
+// `rows` are zeros.
+__device__ void load_tile_bf16(__nv_bfloat16* dst, const float* src, i64 r0, i64 rows, i64 ld) {
+  for (int i = static_cast<int>(threadIdx.x); i < kFaTile * kFaHd; i += static_cast<int>(blockDim.x)) {
+    const int r = i / kFaHd, c = i % kFaHd;
+    const i64 t = r0 + r;
+    dst[r * kFaLdH + c] = __float2bfloat16_rn(t < rows ? src[t * ld + c] : 0.0f);
+  }
+}
+
+// Block (x, y): head x % heads of batch row x / heads, queries [64 y, 64 y + 64).
+__global__ void __launch_bounds__(32 * kFaWarps)
+    fused_attention_forward_kernel(float* out, const float* qkv, i64 tokens, i64 heads, float scale) {
+  namespace wmma = nvcuda::wmma;
+  extern __shared__ __align__(128) unsigned char shared_bytes[];
+  FusedShared& sh = *reinterpret_cast<FusedShared*>(shared_bytes);
+  const i64 D = heads * kFaHd, ld = 3 * D, b = blockIdx.x / heads, h = blockIdx.x % heads;
+  const i64 q0 = static_cast<i64>(blockIdx.y) * kFaTile;
+  const float* head = qkv + b * tokens * ld + h * kFaHd;  // Q of token t at head + t ld; K at + D; V at + 2D
+  const int warp = static_cast<int>(threadIdx.x) >> 5, lane = static_cast<int>(threadIdx.x) & 31;
+  const int row = warp * 16 + (lane >> 1), half = lane & 1;  // the lane pair's row and its 32 columns
+  load_tile_bf16(sh.q, head, q0, tokens, ld);
+  for (int i = static_cast<int>(threadIdx.x); i < kFaTile * kFaLdF; i += static_cast<int>(blockDim.x)) sh.o[i] = 0.0f;
+  float m_run = -INFINITY, l_run = 0.0f;
+  wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+  for (i64 k0 = 0; k0 < tokens; k0 += kFaTile) {
+    __syncthreads();  // every warp is done with the previous keys (and sees Q and O the first time)
+    load_tile_bf16(sh.k, head + D, k0, tokens, ld);
+    load_tile_bf16(sh.v, head + 2 * D, k0, tokens, ld);
+    __syncthreads();
+    {  // this warp's S (16 x 64) = Q K^T; K row-major is K^T column-major
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> kt;
+      for (int n = 0; n < kFaTile / 16; ++n) {
+        wmma::fill_fragment(acc, 0.0f);
+        for (int k = 0; k < kFaHd / 16; ++k) {
+          wmma::load_matrix_sync(a, sh.q + warp * 16 * kFaLdH + k * 16, kFaLdH);
+          wmma::load_matrix_sync(kt, sh.k + n * 16 * kFaLdH + k * 16, kFaLdH);
+          wmma::mma_sync(acc, a, kt, acc);
+        }
+        wmma::store_matrix_sync(sh.s + warp * 16 * kFaLdF + n * 16, acc, kFaLdF, wmma::mem_row_major);
+      }
+    }
+    __syncwarp();
+    {  // online softmax of the row's 64 scores (keys past the end: -inf); O's row rescaled
+      float* srow = sh.s + row * kFaLdF + half * 32;
+      const i64 valid = tokens - k0;  // >= 1: this step's first key exists, so the new max is finite
+      float mx = -INFINITY;
+      for (int c = 0; c < 32; ++c) {
+        const float v = half * 32 + c < valid ? srow[c] * scale : -INFINITY;
+        srow[c] = v;
+        mx = fmaxf(mx, v);
+      }
+      const float m_new = fmaxf(m_run, fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1)));
+      const float alpha = expf(m_run - m_new);  // 0 at the first step (m_run = -inf)
+      __nv_bfloat16* prow = sh.p + row * kFaLdH + half * 32;
+      float sum = 0.0f;
+      for (int c = 0; c < 32; ++c) {
+        const float e = expf(srow[c] - m_new);
+        prow[c] = __float2bfloat16_rn(e);
+        sum += e;
+      }
+      l_run = l_run * alpha + sum + __shfl_xor_sync(0xffffffffu, sum, 1);
+      m_run = m_new;
+      float* orow = sh.o + row * kFaLdF + half * 32;
+      for (int c = 0; c < 32; ++c) orow[c] *= alpha;
+    }
+    __syncwarp();
+    {  // this warp's O (16 x 64) += P V
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> vf;
+      for (int n = 0; n < kFaHd / 16; ++n) {
+        float* o = sh.o + warp * 16 * kFaLdF + n * 16;
+        wmma::load_matrix_sync(acc, o, kFaLdF, wmma::mem_row_major);
+        for (int k = 0; k < kFaTile / 16; ++k) {
+          wmma::load_matrix_sync(a, sh.p + warp * 16 * kFaLdH + k * 16, kFaLdH);
+          wmma::load_matrix_sync(vf, sh.v + k * 16 * kFaLdH + n * 16, kFaLdH);
+          wmma::mma_sync(acc, a, vf, acc);
+        }
+        wmma::store_matrix_sync(o, acc, kFaLdF, wmma::mem_row_major);
+      }
+    }
+  }
+  __syncwarp();
+  const i64 t = q0 + row;
+  if (t >= tokens) return;
+  const float inv = 1.0f / l_run;
+  const float* orow = sh.o + row * kFaLdF + half * 32;
+  float* dst = out + (b * tokens + t) * D + h * kFaHd + half * 32;
+  for (int c = 0; c < 32; ++c) dst[c] = orow[c] * inv;
+}
+
+void fused_attention_forward(float* out, const float* qkv, i64 batch, i64 tokens, i64 heads) {
+  const i64 tiles = (tokens + kFaTile - 1) / kFaTile;
+  HRM_CHECK(batch * heads <= INT_MAX && tiles <= 65535, "fused attention: a grid of {} x {} blocks", batch * heads,
+            tiles);
+  const int bytes = static_cast<int>(sizeof(FusedShared));
+  CUDA_CHECK(cudaFuncSetAttribute(fused_attention_forward_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  const dim3 grid(static_cast<unsigned>(batch * heads), static_cast<unsigned>(tiles));
+  fused_attention_forward_kernel<<<grid, 32 * kFaWarps, bytes, cuda::stream()>>>(
+      out, qkv, tokens, heads, 1.0f / std::sqrt(static_cast<float>(kFaHd)));
+  HRM_CUDA_CHECK_LAUNCH(fused_attention_forward_kernel);
+}
+
 // P (batch, H, T, T) = softmax(scale * Q K^T), every head.
 void attention_probs(float* P, const float* qkv, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
   const i64 D = heads * head_dim, ld = 3 * D, TT = tokens * tokens;
@@ -84,6 +210,8 @@ template <class T>
 void CudaOps::attention_forward(T* out, T* probs, const T* qkv, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
   const i64 D = heads * head_dim, ld = 3 * D, TT = tokens * tokens;
   if (batch * tokens * heads == 0) return;
+  if (!probs && head_dim == kFaHd && cuda::gemm_math() == cuda::GemmMath::bf16)
+    return fused_attention_forward(out, qkv, batch, tokens, heads);
   cuda::Scratch scratch(probs ? 0 : batch * heads * TT * sizeof(T));
   T* P = probs ? probs : scratch.as<T>();
   attention_probs(P, qkv, batch, tokens, heads, head_dim);
