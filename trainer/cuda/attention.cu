@@ -183,7 +183,11 @@ void fused_attention_forward(float* out, const float* qkv, i64 batch, i64 tokens
   HRM_CHECK(batch * heads <= INT_MAX && tiles <= 65535, "fused attention: a grid of {} x {} blocks", batch * heads,
             tiles);
   const int bytes = static_cast<int>(sizeof(FusedShared));
-  CUDA_CHECK(cudaFuncSetAttribute(fused_attention_forward_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  static const bool opted_in = [&] {  // once: more than the default 48 KB of dynamic shared memory
+    CUDA_CHECK(cudaFuncSetAttribute(fused_attention_forward_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+    return true;
+  }();
+  (void)opted_in;
   const dim3 grid(static_cast<unsigned>(batch * heads), static_cast<unsigned>(tiles));
   fused_attention_forward_kernel<<<grid, 32 * kFaWarps, bytes, cuda::stream()>>>(
       out, qkv, tokens, heads, 1.0f / std::sqrt(static_cast<float>(kFaHd)));
