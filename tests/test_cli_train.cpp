@@ -25,7 +25,7 @@ using nlohmann::json;
 
 namespace {
 
-// 200 real Sudoku-Extreme puzzles to train on, 50 held out; built once per process.
+// 200 real Sudoku-Extreme puzzles to train on, 200 held out; built once per process.
 const std::string& dataset() {
   static TempDir dir;
   static const std::string path = [] {
@@ -110,6 +110,28 @@ TEST_CASE("hrm eval: a checkpoint reproduces the in-training evaluation under HR
   CHECK(j["all"]["steps"] == 2.0);  // eval runs exactly halt_max_steps segments
   for (const char* f : {"inputs.npy", "labels.npy", "predictions.npy", "puzzle_identifiers.npy", "q_halt_logits.npy"})
     CHECK_MESSAGE(std::filesystem::exists(t / ("preds/" + std::string(f))), f);
+
+  // On a GPU (--device cuda, fp32 GEMMs): the loss within fp32 reordering (1e-4 relative), the
+  // accuracies within 4 of the 200 test puzzles (a reordered sum may flip an argmax tie); without one, or
+  // without the CUDA backend, exit 2 saying which.
+  const std::string ckpt = run + "/checkpoints/step_24.safetensors";
+  const auto g = run_hrm("eval " + ckpt + " --format json --device cuda --gemm-math fp32 --predictions " + (t / "gpu"));
+  if (g.code == 0) {
+    const json jg = json::parse(g.out.substr(g.out.find('{')));
+    const double loss = j["all"]["lm_loss"].get<double>();
+    CHECK(std::abs(jg["all"]["lm_loss"].get<double>() - loss) <= 1e-4 * std::abs(loss));
+    for (const char* k : {"accuracy", "exact_accuracy", "q_halt_accuracy"}) {
+      CAPTURE(k);
+      CHECK(std::abs(jg["all"][k].get<double>() - j["all"][k].get<double>()) <= 4.0 / 200);
+    }
+  } else {
+    CHECK(g.code == 2);
+    CHECK((g.out.find("hrm eval --device cuda: no CUDA device found") != std::string::npos ||
+           g.out.find("has no CUDA backend") != std::string::npos));
+  }
+  const auto bad = run_hrm("eval " + ckpt + " --gemm-math bf16");
+  CHECK(bad.code == 2);
+  CHECK(bad.out.find("--gemm-math: applies to the CUDA backend only") != std::string::npos);
 }
 
 TEST_CASE("hrm train: a rejected config does not start (exit 1), --force trains and records why it was rejected") {

@@ -1,5 +1,6 @@
 // cmd_eval.cpp: `hrm eval CHECKPOINT [--config CONFIG] [--data DIR] [--format text|json]
-// [--predictions DIR] [KEY=VALUE...]`: HRM's evaluation of a checkpoint on the test split.
+// [--predictions DIR] [--device cpu|cuda|auto] [--gemm-math ...] [KEY=VALUE...]`: HRM's evaluation of a
+// checkpoint on the test split, on the CPU or (--device cuda) on one GPU.
 //
 // The model shape comes from the checkpoint's stored config (hrmkit checkpoints) or from --config
 // (HRM weights files converted by tools/hrm_checkpoint.py); --data overrides the dataset. Metrics
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/hrm/commands.hpp"
+#include "apps/hrm/device_options.hpp"
 #include "common/error.hpp"
 #include "common/npy.hpp"
 #include "trainer/loop/checkpoint.hpp"
@@ -23,6 +25,7 @@ namespace hrm::cli {
 
 int eval(const Args& args) {
   std::string ckpt, config_path, data_dir, format, preds_dir;
+  DeviceOptions device;
   std::vector<std::string> overrides;
   po::options_description opts("hrm eval CHECKPOINT [options] [KEY=VALUE...]");
   opts.add_options()
@@ -31,6 +34,7 @@ int eval(const Args& args) {
       ("data", po::value(&data_dir), "dataset folder (default: the config's data.path)")
       ("format", po::value(&format)->default_value("text"), "text | json")
       ("predictions", po::value(&preds_dir), "folder for the saved predictions (default: beside the checkpoint)");
+  add_device_options(opts, device, "evaluate");
   po::options_description hidden;
   hidden.add_options()("checkpoint", po::value(&ckpt)->required(), "checkpoint")(
       "override", po::value(&overrides)->composing(), "KEY=VALUE");
@@ -48,6 +52,7 @@ int eval(const Args& args) {
   po::notify(vm);
   if (format != "text" && format != "json")
     throw InputError("--format", fmt::format("'{}' is not a format; expected text or json", format));
+  check_device_options(device, "hrm eval");
 
   Config config;
   if (!config_path.empty()) {
@@ -65,7 +70,8 @@ int eval(const Args& args) {
   validate_config(config);
 
   const DatasetSplit train = DatasetSplit::open(config.data.path, "train");
-  Trainer t(config, config.data.path, load_weights(ckpt, dims_for(config, train.meta())));
+  Trainer t(config, config.data.path, load_weights(ckpt, dims_for(config, train.meta())), nullptr,
+            device_step_factory(device, config));
   if (!t.test_split())
     throw InputError(config.data.path, "has no test split", "build the dataset with a test split");
   EvalPredictions preds;

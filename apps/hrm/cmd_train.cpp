@@ -28,6 +28,7 @@
 
 #include "analyzer/report.hpp"
 #include "apps/hrm/commands.hpp"
+#include "apps/hrm/device_options.hpp"
 #include "common/atomic_write.hpp"
 #include "common/error.hpp"
 #include "reports/render.hpp"
@@ -89,24 +90,10 @@ void check_resume_config(const Config& now, const std::string& ckpt) {
   }
 }
 
-// --device cuda needs this build's CUDA backend and a device that answers.
-void require_cuda_device() {
-#if defined(HRM_HAVE_CUDA)
-  const std::string why = cuda::no_device_reason();
-  if (!why.empty())
-    throw InputError("hrm train --device cuda", fmt::format("no CUDA device found ({})", why),
-                     "use --device cpu (or auto, which trains on the CPU)");
-#else
-  throw InputError("hrm train --device cuda",
-                   "this build of hrm has no CUDA backend (no CUDA compiler was found, or HRM_CUDA=OFF)",
-                   "use --device cpu, or rebuild with the CUDA toolkit");
-#endif
-}
-
 struct TrainOptions {
   std::string config_path, out_dir, resume, init_weights;
-  bool cuda = false, force = false, quiet = false;
-  std::string gemm_math = "auto";  // --gemm-math (with --device cuda)
+  DeviceOptions device;
+  bool force = false, quiet = false;
 };
 int train_ranks(const World& world, const Config& config, const TrainOptions& a);
 
@@ -157,16 +144,15 @@ bool world_matches_config(const World& world, const Config& config) {
 }  // namespace
 
 int train(const Args& args) {
-  std::string config_path, device, out_dir, resume, init_weights, gemm_math;
+  std::string config_path, out_dir, resume, init_weights;
+  DeviceOptions device;
   std::vector<std::string> overrides;
   bool force = false, quiet = false;
   po::options_description opts("hrm train CONFIG [KEY=VALUE...] [options]");
   opts.add_options()
-      ("help,h", "show this help")
-      ("device", po::value(&device)->default_value("auto"), "cpu | cuda | auto (auto = cpu; cuda: one GPU per rank)")
-      ("gemm-math", po::value(&gemm_math)->default_value("auto"),
-       "with --device cuda, how the GEMMs multiply: fp32 | tf32 | bf16 | auto (auto = bf16 inputs, as HRM, for "
-       "forward_dtype bfloat16; fp32 for float32)")
+      ("help,h", "show this help");
+  add_device_options(opts, device, "train");
+  opts.add_options()
       ("out", po::value(&out_dir), "run directory (default runs/<config>-<time>)")
       ("resume", po::value(&resume), "continue from a full checkpoint (checkpoints/step_N.safetensors)")
       ("init-weights", po::value(&init_weights), "start from these weights (hrmkit checkpoint or HRM weights file)")
@@ -181,13 +167,7 @@ int train(const Args& args) {
   po::notify(vm);
   config_path = words.file;
   overrides = words.overrides;
-  if (device != "cpu" && device != "cuda" && device != "auto")
-    throw InputError("--device", fmt::format("'{}' is not a device; expected cpu, cuda or auto", device));
-  if (gemm_math != "auto" && gemm_math != "fp32" && gemm_math != "tf32" && gemm_math != "bf16")
-    throw InputError("--gemm-math", fmt::format("'{}' is not a GEMM mode; expected fp32, tf32, bf16 or auto", gemm_math));
-  if (gemm_math != "auto" && device != "cuda")
-    throw InputError("--gemm-math", "applies to the CUDA backend only", "add --device cuda, or leave --gemm-math out");
-  if (device == "cuda") require_cuda_device();
+  check_device_options(device, "hrm train");
   if (!resume.empty() && !init_weights.empty())
     throw InputError("--resume", "cannot be combined with --init-weights", "a checkpoint already holds the weights");
 
@@ -197,14 +177,14 @@ int train(const Args& args) {
   const std::unique_ptr<World> world = World::from_launcher();
   if (!world_matches_config(*world, config)) return 2;
 #if defined(HRM_HAVE_CUDA)
-  if (device == "cuda" && world->size() > 1 && !cuda::train_step_has_nccl())
+  if (device.cuda() && world->size() > 1 && !cuda::train_step_has_nccl())
     throw InputError("hrm train --device cuda",
                      fmt::format("{} ranks were launched, but this build of hrm has no NCCL", world->size()),
                      "rebuild where CMake finds NCCL (NCCL_HOME), run one process, or use --device cpu");
 #endif
   try {
     return train_ranks(*world, config,
-                       TrainOptions{config_path, out_dir, resume, init_weights, device == "cuda", force, quiet, gemm_math});
+                       TrainOptions{config_path, out_dir, resume, init_weights, device, force, quiet});
   } catch (...) {
     if (world->size() == 1) throw;
     abort_world(*world, std::current_exception());
@@ -231,7 +211,7 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
   }
 #if defined(HRM_HAVE_CUDA)
   // The analyzer knew hardware.gpu_memory_gb; this is the GPU the rank will train on.
-  if (a.cuda && !force) {
+  if (a.device.cuda() && !force) {
     const std::int64_t have = cuda::device_memory_bytes(world.local_rank());
     const double need = report.cuda_memory.per_gpu_bytes, GiB = 1073741824.0;
     if (have > 0 && need > static_cast<double>(have))
@@ -259,22 +239,13 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
     const DatasetSplit probe = DatasetSplit::open(config.data.path, "train");
     init = load_weights(init_weights, dims_for(config, probe.meta()));
   }
-  DeviceStepFactory device_step;
-#if defined(HRM_HAVE_CUDA)
-  if (a.cuda) {
-    // auto: HRM's bf16 forward rounds every GEMM input to bf16 (fp32 accumulation); float32: fp32 GEMMs.
-    const std::string m = a.gemm_math != "auto" ? a.gemm_math : config.arch.forward_dtype == "bfloat16" ? "bf16" : "fp32";
-    cuda::set_gemm_math(m == "bf16" ? cuda::GemmMath::bf16 : m == "tf32" ? cuda::GemmMath::tf32 : cuda::GemmMath::fp32);
-    device_step = [](const HrmDims& d, std::int64_t batch, const World& w) { return cuda::make_train_step(d, batch, w); };
-  }
-#endif
-  Trainer trainer(config, config.data.path, std::move(init), &world, device_step);
+  Trainer trainer(config, config.data.path, std::move(init), &world, device_step_factory(a.device, config));
   if (!resume.empty()) {
     check_resume_config(config, resume);
     trainer.restore(load_checkpoint(resume, trainer.dims(), config.train.global_batch_size, world.size(), world.rank()));
     if (!quiet) std::cerr << "# resumed from " << resume << " at step " << trainer.state().step << "\n";
   }
-  const char* device = a.cuda ? "cuda" : "cpu";
+  const char* device = a.device.cuda() ? "cuda" : "cpu";
 
   RunOptions ro;
   ro.run_dir = run_dir;
@@ -291,12 +262,10 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
                  {"preflight_errors", errors},
                  {"num_params", trainer.state().weights.layout.total},
                  {"estimated_host_bytes_per_rank", report.cpu_memory.per_gpu_bytes}};
-#if defined(HRM_HAVE_CUDA)
-  if (a.cuda) {
-    ro.run_info["cuda_gemm_math"] = cuda::gemm_math_name(cuda::gemm_math());
+  if (a.device.cuda()) {
+    ro.run_info["cuda_gemm_math"] = gemm_math_in_use();
     ro.run_info["estimated_device_bytes_per_gpu"] = report.cuda_memory.per_gpu_bytes;
   }
-#endif
   if (!resume.empty()) ro.run_info["resumed_from"] = resume;
   if (!init_weights.empty()) ro.run_info["init_weights"] = init_weights;
   if (report.verdict != "vetted" && world.is_root())

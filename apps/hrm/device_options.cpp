@@ -1,0 +1,67 @@
+// device_options.cpp: see device_options.hpp.
+#include "apps/hrm/device_options.hpp"
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#if defined(HRM_HAVE_CUDA)
+#include "trainer/cuda/cuda_check.hpp"
+#include "trainer/cuda/cuda_ops.hpp"
+#include "trainer/cuda/cuda_train_step.hpp"
+#endif
+
+namespace po = boost::program_options;
+
+namespace hrm::cli {
+
+void add_device_options(po::options_description& opts, DeviceOptions& o, const std::string& verb) {
+  opts.add_options()
+      ("device", po::value(&o.device)->default_value("auto"),
+       fmt::format("cpu | cuda | auto (auto = cpu; cuda: {} on one GPU per rank)", verb).c_str())
+      ("gemm-math", po::value(&o.gemm_math)->default_value("auto"),
+       "with --device cuda, how the GEMMs multiply: fp32 | tf32 | bf16 | auto (auto = bf16 inputs, as HRM, for "
+       "forward_dtype bfloat16; fp32 for float32)");
+}
+
+void check_device_options(const DeviceOptions& o, const std::string& command) {
+  if (o.device != "cpu" && o.device != "cuda" && o.device != "auto")
+    throw InputError("--device", fmt::format("'{}' is not a device; expected cpu, cuda or auto", o.device));
+  if (o.gemm_math != "auto" && o.gemm_math != "fp32" && o.gemm_math != "tf32" && o.gemm_math != "bf16")
+    throw InputError("--gemm-math",
+                     fmt::format("'{}' is not a GEMM mode; expected fp32, tf32, bf16 or auto", o.gemm_math));
+  if (o.gemm_math != "auto" && !o.cuda())
+    throw InputError("--gemm-math", "applies to the CUDA backend only", "add --device cuda, or leave --gemm-math out");
+  if (!o.cuda()) return;
+#if defined(HRM_HAVE_CUDA)
+  const std::string why = cuda::no_device_reason();
+  if (!why.empty())
+    throw InputError(command + " --device cuda", fmt::format("no CUDA device found ({})", why),
+                     "use --device cpu (or auto, which runs on the CPU)");
+#else
+  throw InputError(command + " --device cuda",
+                   "this build of hrm has no CUDA backend (no CUDA compiler was found, or HRM_CUDA=OFF)",
+                   "use --device cpu, or rebuild with the CUDA toolkit");
+#endif
+}
+
+DeviceStepFactory device_step_factory(const DeviceOptions& o, const Config& config) {
+  if (!o.cuda()) return {};
+#if defined(HRM_HAVE_CUDA)
+  const std::string m = o.gemm_math != "auto" ? o.gemm_math : config.arch.forward_dtype == "bfloat16" ? "bf16" : "fp32";
+  cuda::set_gemm_math(m == "bf16" ? cuda::GemmMath::bf16 : m == "tf32" ? cuda::GemmMath::tf32 : cuda::GemmMath::fp32);
+  return [](const HrmDims& d, std::int64_t batch, const World& w) { return cuda::make_train_step(d, batch, w); };
+#else
+  (void)config;
+  return {};  // check_device_options refused --device cuda in this build
+#endif
+}
+
+std::string gemm_math_in_use() {
+#if defined(HRM_HAVE_CUDA)
+  return cuda::gemm_math_name(cuda::gemm_math());
+#else
+  return "fp32";
+#endif
+}
+
+}  // namespace hrm::cli
