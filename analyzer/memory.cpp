@@ -70,6 +70,11 @@ static double activation_bytes_per_row(const ModelShape& m) {
   return per_token * static_cast<double>(m.tokens) + logits;
 }
 
+static double sum_of_terms(const MemoryEstimate& e) {
+  return e.params_bytes + e.optimizer_bytes + e.gradient_bytes + e.puzzle_emb_bytes + e.activation_bytes +
+         e.workspace_bytes;
+}
+
 MemoryEstimate estimate_memory(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
                                std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size) {
   MemoryEstimate e;
@@ -85,8 +90,7 @@ MemoryEstimate estimate_memory(const ModelShape& m, bool learned_positions, std:
   e.activation_bytes_per_row = activation_bytes_per_row(m);
   e.activation_bytes = e.activation_bytes_per_row * static_cast<double>(local_batch);
   e.workspace_bytes = kWorkspaceBytes;
-  e.per_gpu_bytes = e.params_bytes + e.optimizer_bytes + e.gradient_bytes + e.puzzle_emb_bytes +
-                    e.activation_bytes + e.workspace_bytes;
+  e.per_gpu_bytes = sum_of_terms(e);
   return e;
 }
 
@@ -120,8 +124,7 @@ MemoryEstimate estimate_cpu_memory(const ModelShape& m, bool learned_positions, 
   e.activation_bytes_per_row = cpu_buffer_bytes_per_row(m, puzzle_emb_ndim, m.layers + 1);
   e.activation_bytes = e.activation_bytes_per_row * static_cast<double>(local_batch);
   e.workspace_bytes = kCpuProcessBytes;
-  e.per_gpu_bytes = e.params_bytes + e.optimizer_bytes + e.gradient_bytes + e.puzzle_emb_bytes +
-                    e.activation_bytes + e.workspace_bytes;
+  e.per_gpu_bytes = sum_of_terms(e);
   return e;
 }
 
@@ -132,8 +135,7 @@ MemoryEstimate estimate_cuda_memory(const ModelShape& m, bool learned_positions,
   e.activation_bytes_per_row += static_cast<double>(m.heads) * T * T * kFp32;  // attention scratch
   e.activation_bytes = e.activation_bytes_per_row * static_cast<double>(local_batch);
   e.workspace_bytes = kWorkspaceBytes;
-  e.per_gpu_bytes = e.params_bytes + e.optimizer_bytes + e.gradient_bytes + e.puzzle_emb_bytes +
-                    e.activation_bytes + e.workspace_bytes;
+  e.per_gpu_bytes = sum_of_terms(e);
   return e;
 }
 

@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
     std::printf("# bench_step_cuda: no CUDA device answers (%s); nothing measured\n", why.c_str());
     return 0;
   }
-  cuda::set_gemm_math(math == "bf16" ? cuda::GemmMath::bf16 : math == "tf32" ? cuda::GemmMath::tf32 : cuda::GemmMath::fp32);
+  cuda::set_gemm_math(cuda::gemm_math_named(math));
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("# %s: HRM's 27M model, whole CUDA training step and 16-segment evaluation, %s GEMMs\n", prop.name,

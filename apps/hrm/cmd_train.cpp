@@ -38,7 +38,6 @@
 #include "trainer/loop/run.hpp"
 #if defined(HRM_HAVE_CUDA)
 #include "trainer/cuda/cuda_check.hpp"
-#include "trainer/cuda/cuda_ops.hpp"
 #include "trainer/cuda/cuda_train_step.hpp"
 #endif
 

@@ -48,7 +48,7 @@ DeviceStepFactory device_step_factory(const DeviceOptions& o, const Config& conf
   if (!o.cuda()) return {};
 #if defined(HRM_HAVE_CUDA)
   const std::string m = o.gemm_math != "auto" ? o.gemm_math : config.arch.forward_dtype == "bfloat16" ? "bf16" : "fp32";
-  cuda::set_gemm_math(m == "bf16" ? cuda::GemmMath::bf16 : m == "tf32" ? cuda::GemmMath::tf32 : cuda::GemmMath::fp32);
+  cuda::set_gemm_math(cuda::gemm_math_named(m));
   return [](const HrmDims& d, std::int64_t batch, const World& w) { return cuda::make_train_step(d, batch, w); };
 #else
   (void)config;

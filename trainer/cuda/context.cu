@@ -86,6 +86,11 @@ const char* gemm_math_name(GemmMath math) {
   }
   return "fp32";
 }
+GemmMath gemm_math_named(const std::string& name) {
+  for (const GemmMath m : {GemmMath::fp32, GemmMath::tf32, GemmMath::bf16})
+    if (name == gemm_math_name(m)) return m;
+  HRM_CHECK(false, "'{}' is not a GEMM mode; expected fp32, tf32 or bf16", name);
+}
 cublasComputeType_t gemm_compute_type() {
   switch (g_gemm_math) {
     case GemmMath::tf32: return CUBLAS_COMPUTE_32F_FAST_TF32;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include <cuda_runtime_api.h>
 
@@ -35,6 +36,7 @@ cudaStream_t stream();  // every op's work goes here, in order (context.cu: the 
 // Takes effect for the GEMMs queued after the call; creates no CUDA context (call it at any time).
 enum class GemmMath { fp32, tf32, bf16 };
 const char* gemm_math_name(GemmMath math);  // "fp32", "tf32", "bf16"
+GemmMath gemm_math_named(const std::string& name);  // the inverse; hrm::Error for another name
 void set_gemm_math(GemmMath math);
 GemmMath gemm_math();
 }  // namespace cuda
