@@ -67,7 +67,8 @@ template <class Dst, class Q, class K, class T> void softmax_scores(Dst& P, cons
 }  // namespace
 
 template <class T>
-void CpuOps::attention_forward(T* out, T* probs, const T* qkv, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
+void CpuOps::attention_forward(T* out, ops::acc_t<T>* probs, const T* qkv, i64 batch, i64 tokens, i64 heads,
+                               i64 head_dim) {
   const i64 D = heads * head_dim, ld = 3 * D, TT = tokens * tokens;
   const T scale = T(1) / std::sqrt(static_cast<T>(head_dim));
   const bool parallel = batch * heads * TT * head_dim >= kAttentionParallelMin;
@@ -92,7 +93,7 @@ void CpuOps::attention_forward(T* out, T* probs, const T* qkv, i64 batch, i64 to
 }
 
 template <class T>
-void CpuOps::attention_backward(T* dqkv, const T* dout, const T* qkv, const T* probs, i64 batch, i64 tokens,
+void CpuOps::attention_backward(T* dqkv, const T* dout, const T* qkv, const ops::acc_t<T>* probs, i64 batch, i64 tokens,
                                 i64 heads, i64 head_dim) {
   const i64 D = heads * head_dim, ld = 3 * D, TT = tokens * tokens;
   const T scale = T(1) / std::sqrt(static_cast<T>(head_dim));

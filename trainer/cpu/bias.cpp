@@ -11,7 +11,8 @@ template <class T> void CpuOps::bias_add(T* y, const T* bias, i64 rows, i64 cols
     for (i64 c = 0; c < cols; ++c) y[r * cols + c] += bias[c];
 }
 
-template <class T> void CpuOps::bias_backward(T* dbias, const T* dy, i64 rows, i64 cols) {
+template <class T>
+void CpuOps::bias_backward(ops::acc_t<T>* dbias, const T* dy, i64 rows, i64 cols) {
   for (i64 r = 0; r < rows; ++r)
     for (i64 c = 0; c < cols; ++c) dbias[c] += dy[r * cols + c];
 }

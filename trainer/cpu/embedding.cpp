@@ -73,8 +73,8 @@ void CpuOps::embedding_forward(T* x, const i32* inputs, const T* tok, const T* p
 }
 
 template <class T>
-void CpuOps::embedding_backward(T* dtok, T* dpuzzle, T* dpos, const T* dx, const i32* inputs, i64 batch, i64 seq,
-                                i64 prefix, i64 d) {
+void CpuOps::embedding_backward(ops::acc_t<T>* dtok, ops::acc_t<T>* dpuzzle, ops::acc_t<T>* dpos, const T* dx,
+                                const i32* inputs, i64 batch, i64 seq, i64 prefix, i64 d) {
   check_inputs(inputs, batch * seq);
   const i64 tokens = prefix + seq, n = batch * tokens;
   const T scale = static_cast<T>(std::sqrt(static_cast<double>(d)));

@@ -32,7 +32,7 @@ template <class T> void CpuOps::linear_forward(T* y, const T* x, const T* w, i64
 }
 
 template <class T>
-void CpuOps::linear_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, i64 n, i64 in, i64 out,
+void CpuOps::linear_backward(T* dx, ops::acc_t<T>* dw, const T* dy, const T* x, const T* w, i64 n, i64 in, i64 out,
                              bool accumulate_dx) {
   HRM_CHECK(dw != nullptr, "linear_backward: dw is required (weight gradients always accumulate)");
   const CMapR<T> dY(dy, n, out);

@@ -21,7 +21,8 @@ template <class T> void CpuOps::add_rows(T* dst, i64 ld_dst, const T* src, i64 l
     for (i64 c = 0; c < cols; ++c) dst[r * ld_dst + c] += src[r * ld_src + c];
 }
 
-template <class T> void CpuOps::gather_rows(T* dst, const T* table, const i32* ids, i64 rows, i64 cols) {
+template <class T>
+void CpuOps::gather_rows(T* dst, const ops::acc_t<T>* table, const i32* ids, i64 rows, i64 cols) {
   for (i64 r = 0; r < rows; ++r) {
     const i64 id = ids[r];
     std::copy(table + id * cols, table + (id + 1) * cols, dst + r * cols);

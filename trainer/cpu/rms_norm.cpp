@@ -37,14 +37,15 @@ template <class T, class Row> void rms_rows(T* y, T* rstd, i64 n, i64 d, double 
 }  // namespace
 
 template <class T>
-void CpuOps::rms_norm_forward(T* y, T* rstd, const T* x, const T* residual, i64 n, i64 d, double eps) {
+void CpuOps::rms_norm_forward(T* y, ops::acc_t<T>* rstd, const T* x, const T* residual, i64 n, i64 d, double eps) {
   if (residual)
     rms_rows(y, rstd, n, d, eps, [=](i64 k) -> T { return x[k] + residual[k]; });
   else
     rms_rows(y, rstd, n, d, eps, [=](i64 k) -> T { return x[k]; });
 }
 
-template <class T> void CpuOps::rms_norm_backward(T* dx, const T* dy, const T* y, const T* rstd, i64 n, i64 d) {
+template <class T>
+void CpuOps::rms_norm_backward(T* dx, const T* dy, const T* y, const ops::acc_t<T>* rstd, i64 n, i64 d) {
   const T td = static_cast<T>(d);
 #pragma omp parallel for schedule(static) if (n * d >= kElementwiseParallelMin)
   for (i64 i = 0; i < n; ++i) {

@@ -60,12 +60,14 @@ template <class T> void CpuOps::rope_tables(T* cos, T* sin, i64 tokens, i64 head
 }
 
 template <class T>
-void CpuOps::rope_forward(T* qkv, const T* cos, const T* sin, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
+void CpuOps::rope_forward(T* qkv, const ops::acc_t<T>* cos, const ops::acc_t<T>* sin, i64 batch, i64 tokens, i64 heads,
+                          i64 head_dim) {
   rotate(qkv, cos, sin, batch, tokens, heads, head_dim, T(1));
 }
 
 template <class T>
-void CpuOps::rope_backward(T* dqkv, const T* cos, const T* sin, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
+void CpuOps::rope_backward(T* dqkv, const ops::acc_t<T>* cos, const ops::acc_t<T>* sin, i64 batch, i64 tokens,
+                           i64 heads, i64 head_dim) {
   rotate(dqkv, cos, sin, batch, tokens, heads, head_dim, T(-1));
 }
 

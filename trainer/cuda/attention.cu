@@ -211,7 +211,7 @@ void attention_probs(float* P, const float* qkv, i64 batch, i64 tokens, i64 head
 }  // namespace
 
 template <class T>
-void CudaOps::attention_forward(T* out, T* probs, const T* qkv, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
+void CudaOps::attention_forward(T* out, ops::acc_t<T>* probs, const T* qkv, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
   const i64 D = heads * head_dim, ld = 3 * D, TT = tokens * tokens;
   if (batch * tokens * heads == 0) return;
   if (!probs && head_dim == kFaHd && cuda::gemm_math() == cuda::GemmMath::bf16)
@@ -225,7 +225,7 @@ void CudaOps::attention_forward(T* out, T* probs, const T* qkv, i64 batch, i64 t
 }
 
 template <class T>
-void CudaOps::attention_backward(T* dqkv, const T* dout, const T* qkv, const T* probs, i64 batch, i64 tokens,
+void CudaOps::attention_backward(T* dqkv, const T* dout, const T* qkv, const ops::acc_t<T>* probs, i64 batch, i64 tokens,
                                  i64 heads, i64 head_dim) {
   const i64 D = heads * head_dim, ld = 3 * D, TT = tokens * tokens, scores = batch * heads * TT;
   if (batch * tokens * heads == 0) return;

@@ -32,7 +32,7 @@ template <class T> void CudaOps::bias_add(T* y, const T* bias, i64 rows, i64 col
   HRM_CUDA_CHECK_LAUNCH(bias_add_kernel);
 }
 
-template <class T> void CudaOps::bias_backward(T* dbias, const T* dy, i64 rows, i64 cols) {
+template <class T> void CudaOps::bias_backward(ops::acc_t<T>* dbias, const T* dy, i64 rows, i64 cols) {
   if (cols == 0) return;
   bias_backward_kernel<<<cuda::grid_for(cols, cuda::kRowThreads), cuda::kRowThreads, 0, cuda::stream()>>>(dbias, dy,
                                                                                                          rows, cols);

@@ -131,7 +131,7 @@ void CudaOps::embedding_forward(T* x, const i32* inputs, const T* tok, const T* 
 }
 
 template <class T>
-void CudaOps::embedding_backward(T* dtok, T* dpuzzle, T* dpos, const T* dx, const i32* inputs, i64 batch, i64 seq,
+void CudaOps::embedding_backward(ops::acc_t<T>* dtok, ops::acc_t<T>* dpuzzle, ops::acc_t<T>* dpos, const T* dx, const i32* inputs, i64 batch, i64 seq,
                                  i64 prefix, i64 d) {
   const i64 count = (prefix + seq) * d;
   if (count == 0 || batch == 0) return;

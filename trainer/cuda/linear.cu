@@ -36,7 +36,7 @@ template <class T> void CudaOps::linear_forward(T* y, const T* x, const T* w, i6
 }
 
 template <class T>
-void CudaOps::linear_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, i64 n, i64 in, i64 out,
+void CudaOps::linear_backward(T* dx, ops::acc_t<T>* dw, const T* dy, const T* x, const T* w, i64 n, i64 in, i64 out,
                               bool accumulate_dx) {
   HRM_CHECK(dw != nullptr, "linear_backward: dw is required (weight gradients always accumulate)");
   cuda::gemm_f32(false, true, in, out, n, 1.0f, x, in, 0, dy, out, 0, 1.0f, dw, in, 0, 1);

@@ -64,7 +64,7 @@ template <class T> void CudaOps::add_rows(T* dst, i64 ld_dst, const T* src, i64 
   HRM_CUDA_CHECK_LAUNCH(add_rows_kernel);
 }
 
-template <class T> void CudaOps::gather_rows(T* dst, const T* table, const i32* ids, i64 rows, i64 cols) {
+template <class T> void CudaOps::gather_rows(T* dst, const ops::acc_t<T>* table, const i32* ids, i64 rows, i64 cols) {
   const i64 count = rows * cols;
   if (count == 0) return;
   gather_rows_kernel<<<cuda::grid_for(count), cuda::kThreads, 0, cuda::stream()>>>(dst, table, ids, cols, count,

@@ -50,14 +50,14 @@ template <class T> __global__ void rms_norm_backward_kernel(T* dx, const T* dy, 
 }  // namespace
 
 template <class T>
-void CudaOps::rms_norm_forward(T* y, T* rstd, const T* x, const T* residual, i64 n, i64 d, double eps) {
+void CudaOps::rms_norm_forward(T* y, ops::acc_t<T>* rstd, const T* x, const T* residual, i64 n, i64 d, double eps) {
   if (n == 0) return;
   rms_norm_forward_kernel<<<cuda::grid_for(n, 1), cuda::kRowThreads, 0, cuda::stream()>>>(y, rstd, x, residual, d,
                                                                                           static_cast<T>(eps));
   HRM_CUDA_CHECK_LAUNCH(rms_norm_forward_kernel);
 }
 
-template <class T> void CudaOps::rms_norm_backward(T* dx, const T* dy, const T* y, const T* rstd, i64 n, i64 d) {
+template <class T> void CudaOps::rms_norm_backward(T* dx, const T* dy, const T* y, const ops::acc_t<T>* rstd, i64 n, i64 d) {
   if (n == 0) return;
   rms_norm_backward_kernel<<<cuda::grid_for(n, 1), cuda::kRowThreads, 0, cuda::stream()>>>(dx, dy, y, rstd, d);
   HRM_CUDA_CHECK_LAUNCH(rms_norm_backward_kernel);

@@ -57,12 +57,12 @@ template <class T> void CudaOps::rope_tables(T* cos, T* sin, i64 tokens, i64 hea
 }
 
 template <class T>
-void CudaOps::rope_forward(T* qkv, const T* cos, const T* sin, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
+void CudaOps::rope_forward(T* qkv, const ops::acc_t<T>* cos, const ops::acc_t<T>* sin, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
   rope<T, false>(qkv, cos, sin, batch, tokens, heads, head_dim);
 }
 
 template <class T>
-void CudaOps::rope_backward(T* dqkv, const T* cos, const T* sin, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
+void CudaOps::rope_backward(T* dqkv, const ops::acc_t<T>* cos, const ops::acc_t<T>* sin, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
   rope<T, true>(dqkv, cos, sin, batch, tokens, heads, head_dim);
 }
 

@@ -71,7 +71,8 @@ template <class Ops, class T> class HrmAct {
   // (b, ndim) are assigned to d_puzzle_rows; their identifiers are carry.data.puzzle_ids.
   // grads_ready: HrmModel::backward's hook (the slab's parts as their gradients are final).
   ActStepStats train_step(const Weights& w, Carry& carry, const Batch& incoming, const std::int32_t* min_halt_steps,
-                          double loss_scale, T* g, T* d_puzzle_rows, const GradsReady& grads_ready = {}) {
+                          double loss_scale, ops::acc_t<T>* g, ops::acc_t<T>* d_puzzle_rows,
+                          const GradsReady& grads_ready = {}) {
     start_segment(w, carry, incoming);
     model_.forward(w, carry.zH.data(), carry.zL.data(), carry.data.inputs.data(), puzzle_rows_.data(), true,
                    logits_.data(), q_.data());

@@ -9,7 +9,8 @@
 // A forward without grad reuses one set of buffers for every block, without the probabilities (the
 // attention then keeps none: b x H x T^2 values not written, and the CUDA backend may fuse it).
 // Weight gradients ACCUMULATE into the gradient slab; the input gradient is ASSIGNED. Buffers are
-// the backend's (Ops::Buffer); pointers are in its memory.
+// the backend's (Ops::Buffer); pointers are in its memory. The rstd, the probabilities, the RoPE
+// tables and the gradient slab are ops::acc_t<T> (fp32 in a bf16 model, T otherwise).
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,9 @@ namespace hrm {
 
 template <class Ops, class T> struct BlockActs {
   using Buffer = typename Ops::template Buffer<T>;
-  Buffer x, qkv, probs, attn, h1, rstd1, gu, act, h2, rstd2;
+  using AccBuffer = typename Ops::template Buffer<ops::acc_t<T>>;
+  Buffer x, qkv, attn, h1, gu, act, h2;
+  AccBuffer probs, rstd1, rstd2;
   Buffer tmp;  // (n, D): o-projection / down-projection outputs (before the residual add fused into the norm)
 
   // keep_probs: the backward will run on these activations (the attention probabilities are kept).
@@ -52,8 +55,8 @@ template <class Ops, class T> struct BlockGradScratch {
 // Block forward: a.x must hold the input; the output is a.h2. The probabilities go to a.probs when it
 // has room for them (a saved block), else nowhere.
 template <class Ops, class T>
-void block_forward(BlockActs<Ops, T>& a, const T* w, const BlockSlots& s, const T* rope_cos, const T* rope_sin,
-                   const HrmDims& d, std::int64_t batch) {
+void block_forward(BlockActs<Ops, T>& a, const T* w, const BlockSlots& s, const ops::acc_t<T>* rope_cos,
+                   const ops::acc_t<T>* rope_sin, const HrmDims& d, std::int64_t batch) {
   const std::int64_t n = batch * d.tokens, D = d.hidden, I = d.inter;
   Ops::linear_forward(a.qkv.data(), a.x.data(), w + s.qkv, n, D, 3 * D);
   if (!d.learned_pos) Ops::rope_forward(a.qkv.data(), rope_cos, rope_sin, batch, d.tokens, d.heads, d.head_dim);
@@ -69,8 +72,9 @@ void block_forward(BlockActs<Ops, T>& a, const T* w, const BlockSlots& s, const 
 
 // Block backward: dy (n,D) is d loss / d h2 and is overwritten; dx (n,D) = d loss / d x (assigned).
 template <class Ops, class T>
-void block_backward(T* dx, T* dy, const BlockActs<Ops, T>& a, const T* w, T* g, const BlockSlots& s, const T* rope_cos,
-                    const T* rope_sin, BlockGradScratch<Ops, T>& sc, const HrmDims& d, std::int64_t batch) {
+void block_backward(T* dx, T* dy, const BlockActs<Ops, T>& a, const T* w, ops::acc_t<T>* g, const BlockSlots& s,
+                    const ops::acc_t<T>* rope_cos, const ops::acc_t<T>* rope_sin, BlockGradScratch<Ops, T>& sc,
+                    const HrmDims& d, std::int64_t batch) {
   const std::int64_t n = batch * d.tokens, D = d.hidden, I = d.inter;
   // Second sub-layer: h2 = rms(h1 + down(swiglu(gu(h1)))).
   Ops::rms_norm_backward(dy, dy, a.h2.data(), a.rstd2.data(), n, D);  // dy := d(residual sum 2)
@@ -91,9 +95,9 @@ void block_backward(T* dx, T* dy, const BlockActs<Ops, T>& a, const T* w, T* g, 
 // Reasoning module: z <- Blocks(z + injection) (HRM-SPEC 1.7). With `saved` (one BlockActs per
 // layer) the activations are kept for module_backward; without, `scratch` is reused.
 template <class Ops, class T>
-void module_forward(T* z, const T* injection, const std::vector<BlockSlots>& layers, const T* w, const T* rope_cos,
-                    const T* rope_sin, std::vector<BlockActs<Ops, T>>* saved, BlockActs<Ops, T>& scratch,
-                    const HrmDims& d, std::int64_t batch) {
+void module_forward(T* z, const T* injection, const std::vector<BlockSlots>& layers, const T* w,
+                    const ops::acc_t<T>* rope_cos, const ops::acc_t<T>* rope_sin, std::vector<BlockActs<Ops, T>>* saved,
+                    BlockActs<Ops, T>& scratch, const HrmDims& d, std::int64_t batch) {
   const std::int64_t count = batch * d.tokens * d.hidden;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     BlockActs<Ops, T>& a = saved ? (*saved)[i] : scratch;
@@ -112,9 +116,10 @@ void module_forward(T* z, const T* injection, const std::vector<BlockSlots>& lay
 // Backward of module_forward with saved activations: dz (n,D) = d loss / d output (overwritten);
 // on return d_input (n,D) = d loss / d (z + injection), which is also d/d injection.
 template <class Ops, class T>
-void module_backward(T* d_input, T* dz, const std::vector<BlockSlots>& layers, const T* w, T* g, const T* rope_cos,
-                     const T* rope_sin, const std::vector<BlockActs<Ops, T>>& saved, BlockGradScratch<Ops, T>& sc,
-                     const HrmDims& d, std::int64_t batch) {
+void module_backward(T* d_input, T* dz, const std::vector<BlockSlots>& layers, const T* w, ops::acc_t<T>* g,
+                     const ops::acc_t<T>* rope_cos, const ops::acc_t<T>* rope_sin,
+                     const std::vector<BlockActs<Ops, T>>& saved, BlockGradScratch<Ops, T>& sc, const HrmDims& d,
+                     std::int64_t batch) {
   const std::int64_t count = batch * d.tokens * d.hidden;
   for (std::size_t i = layers.size(); i-- > 0;) {
     block_backward<Ops>(d_input, dz, saved[i], w, g, layers[i], rope_cos, rope_sin, sc, d, batch);

@@ -2,7 +2,8 @@
 //
 // forward(): x = embed(inputs, puzzle rows); the no-grad H/L schedule; then the one-step-gradient
 // part z_L <- L(z_L, z_H + x), z_H <- H(z_H, z_L) with activations saved; logits = lm_head(z_H[:,
-// P:]) and q = q_head(z_H[:, 0]). z_H, z_L are the carry, updated in place.
+// P:]) and q = q_head(z_H[:, 0]). z_H, z_L are the carry, updated in place. The gradient slab and the
+// puzzle rows' gradients are ops::acc_t<T> (fp32 in a bf16 model, HRM-SPEC 1.9), everything else T.
 // backward(): gradients reach the last L and H calls, the heads and, through x only (z_H and z_L
 // are detached between segments), the token, position and puzzle embeddings. Dense gradients
 // ACCUMULATE into the slab `g`; puzzle-row gradients (batch, ndim) are ASSIGNED. Weights, buffers
@@ -28,7 +29,9 @@ using GradsReady = std::function<void(std::int64_t begin, std::int64_t end)>;
 template <class Ops, class T> class HrmModel {
  public:
   using Weights = HrmWeights<T, typename Ops::Memory>;
+  using Acc = ops::acc_t<T>;
   using Buffer = typename Ops::template Buffer<T>;
+  using AccBuffer = typename Ops::template Buffer<Acc>;
 
   HrmModel(const HrmDims& d, std::int64_t batch) : d_(d), b_(batch) {
     const std::int64_t n = b_ * d_.tokens, D = d_.hidden;
@@ -96,7 +99,8 @@ template <class Ops, class T> class HrmModel {
   }
 
   // Backward of the last forward(with_grad = true). dlogits (b*S, V), dq (b, 2).
-  void backward(const Weights& w, T* g, T* d_puzzle_rows, const T* dlogits, const T* dq, const GradsReady& ready = {}) {
+  void backward(const Weights& w, Acc* g, Acc* d_puzzle_rows, const T* dlogits, const T* dq,
+                const GradsReady& ready = {}) {
     const ParamLayout& l = w.layout;
     const std::int64_t L_begin = l.L.empty() ? l.lm_head : l.L.front().qkv;
     const std::int64_t H_begin = l.H.empty() ? L_begin : l.H.front().qkv;
@@ -134,9 +138,10 @@ template <class Ops, class T> class HrmModel {
   HrmDims d_;
   std::int64_t b_;
   const std::int32_t* inputs_ = nullptr;  // of the last forward, for the embedding backward
-  Buffer rope_cos_, rope_sin_;        // (T, hd)
+  AccBuffer rope_cos_, rope_sin_;         // (T, hd)
   Buffer x_, inj_;                    // (n, D): scaled input embedding, injection z_H + x
-  Buffer puzzle_, dpuzzle_;           // (b, P*D): zero-padded puzzle rows and their gradient
+  Buffer puzzle_;                     // (b, P*D): zero-padded puzzle rows
+  AccBuffer dpuzzle_;                 // (b, P*D): their gradient
   Buffer z_out_, dz_out_;             // (b*S, D): z_H at the sequence positions (grad forward)
   Buffer z0_, dz0_;                   // (b, D): z_H at position 0 (grad forward)
   Buffer z_out_nograd_, z0_nograd_;   // the same for forwards without grad

@@ -73,7 +73,8 @@ template <class T, class Memory = ops::HostMemory> struct HrmWeights {
   ParamLayout layout;
   Buffer params;            // (layout.total)
   Buffer H_init, L_init;    // (D): values representable in bf16, as HRM stores them
-  Buffer puzzle_emb;        // (num_identifiers, puzzle_ndim), zeros at init
+  typename Memory::template Buffer<ops::acc_t<T>> puzzle_emb;  // (num_identifiers, puzzle_ndim), zeros at
+                                                               // init; fp32 in a bf16 model (HRM-SPEC 1.9)
 
   // HRM's initialisation (HRM-SPEC 1.3), from a seeded generator of our own (PyTorch's stream is not
   // reproduced): truncated-normal LeCun weights, std 1/sqrt(D) embeddings, q_head zero weight and

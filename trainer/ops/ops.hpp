@@ -9,7 +9,11 @@
 //    accumulate (a weight is used by several calls of a block per step), activation gradients are
 //    assigned.
 //  - Integer tensors (token ids, labels) are int32; the ignore label is kIgnoreLabel (-100).
-//  - T is float (training) or double (gradient checks and golden parity).
+//  - T is the working type: float (training) or double (gradient checks and golden parity) on the
+//    CPU; float or __nv_bfloat16 on CUDA. ops::acc_t<T> is where a bf16 model keeps what HRM keeps in
+//    fp32 (HRM-SPEC 1.9): the norms' rstd, the RoPE tables, the attention probabilities, the weight
+//    gradients and the puzzle-embedding table. acc_t<T> is T for float and double, so the CPU
+//    backend's arithmetic does not see the distinction.
 //  - Linear weights are stored as PyTorch stores them: (out_features, in_features).
 //  - A backend names where its arrays live: `using Memory = ...;`, whose `Buffer<T>` is an owning
 //    array with resize(count) (zero-filled; contents not kept), data() and size(); `Buffer<T>` is
@@ -22,6 +26,13 @@
 namespace hrm::ops {
 
 inline constexpr std::int32_t kIgnoreLabel = -100;
+
+// acc_t<T>: T itself, unless a backend with a 16-bit T specialises Acc (trainer/cuda/bf16.hpp:
+// float for __nv_bfloat16) before it instantiates anything with that T.
+template <class T> struct Acc {
+  using type = T;
+};
+template <class T> using acc_t = typename Acc<T>::type;
 
 enum class LossType { stablemax, softmax };
 
@@ -58,7 +69,8 @@ struct ActStepStats {
                                                   y = s * rstd, rstd(n) = 1/sqrt(mean(s^2) + eps);
                                                   s is not stored (rstd may be null: nothing saved)
  rms_norm_backward(dx, dy, y, rstd, n, d)         dx = rstd * (dy - y * mean(dy * y)); dx may alias dy
- rope_tables(cos, sin, tokens, head_dim, theta)   (tokens, head_dim) each, rotate-half layout (spec 1.6)
+ rope_tables(cos, sin, tokens, head_dim, theta)   (tokens, head_dim) each, rotate-half layout (spec 1.6); called
+                                                  with acc_t pointers (the tables the rope ops read)
  rope_forward(qkv, cos, sin, batch, tokens, heads, head_dim)
                                                   in place on the Q and K heads of qkv(batch*tokens, 3*heads*head_dim)
  rope_backward(dqkv, cos, sin, batch, tokens, heads, head_dim)
@@ -90,7 +102,8 @@ struct ActStepStats {
  copy_rows(dst, ld_dst, src, ld_src, rows, cols)  dst[r*ld_dst + c] = src[r*ld_src + c], r < rows, c < cols
  add_rows(dst, ld_dst, src, ld_src, rows, cols)   dst[r*ld_dst + c] += src[r*ld_src + c]        (ACCUMULATES)
  gather_rows(dst, table, ids, rows, cols)         dst(rows, cols) = table[ids[r]] (ids int32; the CUDA
-                                                  backend flags an id < 0 and reads a zero row)
+                                                  backend flags an id < 0 and reads a zero row); the table is
+                                                  acc_t<T> (the fp32 puzzle table of a bf16 model), rounded to T
  download(host, src, count)                       host = src; `host` is host memory; waits for the work
                                                   queued before it (the CUDA step's one synchronisation)
  bias_add(y, bias, rows, cols)                    y(rows, cols) += bias(cols)
@@ -127,24 +140,29 @@ struct ActStepStats {
                                                                                                                       \
   template <class T> static void linear_forward(T* y, const T* x, const T* w, i64 n, i64 in, i64 out);                \
   template <class T>                                                                                                  \
-  static void linear_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, i64 n, i64 in, i64 out,              \
-                              bool accumulate_dx);                                                                    \
+  static void linear_backward(T* dx, ops::acc_t<T>* dw, const T* dy, const T* x, const T* w, i64 n, i64 in,           \
+                              i64 out, bool accumulate_dx);                                                           \
                                                                                                                       \
   template <class T>                                                                                                  \
-  static void rms_norm_forward(T* y, T* rstd, const T* x, const T* residual, i64 n, i64 d, double eps);             \
-  template <class T> static void rms_norm_backward(T* dx, const T* dy, const T* y, const T* rstd, i64 n, i64 d);      \
+  static void rms_norm_forward(T* y, ops::acc_t<T>* rstd, const T* x, const T* residual, i64 n, i64 d,                \
+                               double eps);                                                                           \
+  template <class T>                                                                                                  \
+  static void rms_norm_backward(T* dx, const T* dy, const T* y, const ops::acc_t<T>* rstd, i64 n, i64 d);             \
                                                                                                                       \
   template <class T> static void rope_tables(T* cos, T* sin, i64 tokens, i64 head_dim, double theta);                 \
   template <class T>                                                                                                  \
-  static void rope_forward(T* qkv, const T* cos, const T* sin, i64 batch, i64 tokens, i64 heads, i64 head_dim);       \
+  static void rope_forward(T* qkv, const ops::acc_t<T>* cos, const ops::acc_t<T>* sin, i64 batch, i64 tokens,         \
+                           i64 heads, i64 head_dim);                                                                  \
   template <class T>                                                                                                  \
-  static void rope_backward(T* dqkv, const T* cos, const T* sin, i64 batch, i64 tokens, i64 heads, i64 head_dim);     \
+  static void rope_backward(T* dqkv, const ops::acc_t<T>* cos, const ops::acc_t<T>* sin, i64 batch, i64 tokens,       \
+                            i64 heads, i64 head_dim);                                                                 \
                                                                                                                       \
   template <class T>                                                                                                  \
-  static void attention_forward(T* out, T* probs, const T* qkv, i64 batch, i64 tokens, i64 heads, i64 head_dim);      \
+  static void attention_forward(T* out, ops::acc_t<T>* probs, const T* qkv, i64 batch, i64 tokens, i64 heads,         \
+                                i64 head_dim);                                                                        \
   template <class T>                                                                                                  \
-  static void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* probs, i64 batch, i64 tokens,         \
-                                 i64 heads, i64 head_dim);                                                            \
+  static void attention_backward(T* dqkv, const T* dout, const T* qkv, const ops::acc_t<T>* probs, i64 batch,        \
+                                 i64 tokens, i64 heads, i64 head_dim);                                                \
                                                                                                                       \
   template <class T> static void swiglu_forward(T* h, const T* gu, i64 n, i64 inter);                                 \
   template <class T> static void swiglu_backward(T* dgu, const T* dh, const T* gu, i64 n, i64 inter);                 \
@@ -155,8 +173,8 @@ struct ActStepStats {
   static void embedding_forward(T* x, const i32* inputs, const T* tok, const T* puzzle, const T* pos, i64 batch,      \
                                 i64 seq, i64 prefix, i64 d);                                                          \
   template <class T>                                                                                                  \
-  static void embedding_backward(T* dtok, T* dpuzzle, T* dpos, const T* dx, const i32* inputs, i64 batch, i64 seq,    \
-                                 i64 prefix, i64 d);                                                                  \
+  static void embedding_backward(ops::acc_t<T>* dtok, ops::acc_t<T>* dpuzzle, ops::acc_t<T>* dpos, const T* dx,       \
+                                 const i32* inputs, i64 batch, i64 seq, i64 prefix, i64 d);                           \
                                                                                                                       \
   template <class T>                                                                                                  \
   static void token_loss_forward(ops::SeqLoss* seq, i32* argmax, const T* logits, const i32* labels, i64 batch,       \
@@ -171,10 +189,11 @@ struct ActStepStats {
   static void copy_rows(T* dst, i64 ld_dst, const T* src, i64 ld_src, i64 rows, i64 cols);                            \
   template <class T>                                                                                                  \
   static void add_rows(T* dst, i64 ld_dst, const T* src, i64 ld_src, i64 rows, i64 cols);                             \
-  template <class T> static void gather_rows(T* dst, const T* table, const i32* ids, i64 rows, i64 cols);             \
+  template <class T>                                                                                                  \
+  static void gather_rows(T* dst, const ops::acc_t<T>* table, const i32* ids, i64 rows, i64 cols);                    \
   template <class T> static void download(T* host, const T* src, i64 count);                                          \
   template <class T> static void bias_add(T* y, const T* bias, i64 rows, i64 cols);                                   \
-  template <class T> static void bias_backward(T* dbias, const T* dy, i64 rows, i64 cols);                            \
+  template <class T> static void bias_backward(ops::acc_t<T>* dbias, const T* dy, i64 rows, i64 cols);                \
                                                                                                                       \
   template <class T>                                                                                                  \
   static void act_reset(T* zH, T* zL, i32* steps, i32* inputs, i32* labels, i32* puzzle_ids, const T* H_init,         \
