@@ -100,15 +100,18 @@ void CudaOps::act_metrics(ops::ActStepStats* stats, const ops::SeqLoss* seq, con
   HRM_CUDA_CHECK_LAUNCH(act_metrics_kernel);
 }
 
-template void CudaOps::act_reset<float>(float*, float*, std::int32_t*, std::int32_t*, std::int32_t*, std::int32_t*,
-                                        const float*, const float*, const std::uint8_t*, const std::int32_t*,
-                                        const std::int32_t*, const std::int32_t*, std::int64_t, std::int64_t,
-                                        std::int64_t, std::int64_t);
-template void CudaOps::act_halt<float>(std::int32_t*, std::uint8_t*, const float*, const std::int32_t*, std::int64_t,
-                                       std::int64_t, bool);
-template void CudaOps::act_q_grad<float>(float*, float*, const float*, const float*, const ops::SeqLoss*,
-                                         const std::int32_t*, std::int64_t, std::int64_t, bool, double);
-template void CudaOps::act_metrics<float>(ops::ActStepStats*, const ops::SeqLoss*, const float*, const float*,
-                                          const std::uint8_t*, const std::int32_t*, std::int64_t, bool);
+#define HRM_ACT(T)                                                                                                \
+  template void CudaOps::act_reset<T>(T*, T*, std::int32_t*, std::int32_t*, std::int32_t*, std::int32_t*, const T*, \
+                                      const T*, const std::uint8_t*, const std::int32_t*, const std::int32_t*,        \
+                                      const std::int32_t*, std::int64_t, std::int64_t, std::int64_t, std::int64_t);   \
+  template void CudaOps::act_halt<T>(std::int32_t*, std::uint8_t*, const T*, const std::int32_t*, std::int64_t,      \
+                                     std::int64_t, bool);                                                            \
+  template void CudaOps::act_q_grad<T>(T*, T*, const T*, const T*, const ops::SeqLoss*, const std::int32_t*,         \
+                                       std::int64_t, std::int64_t, bool, double);                                    \
+  template void CudaOps::act_metrics<T>(ops::ActStepStats*, const ops::SeqLoss*, const T*, const T*,                 \
+                                        const std::uint8_t*, const std::int32_t*, std::int64_t, bool);
+HRM_ACT(float)
+HRM_ACT(cuda::bf16)
+#undef HRM_ACT
 
 }  // namespace hrm

@@ -7,15 +7,18 @@
 //   attention_backward: dV = P^T dO, dS = P * (dO V^T - rowsum(P * dO V^T)),
 //                       dQ = dS K / sqrt(hd), dK = dS^T Q / sqrt(hd); all of dqkv assigned   (=)
 //                       probs null: P is recomputed from qkv
-// The correct-first version: every product is a strided-batched fp32 GEMM (gemm_f32), one call per
+// The correct-first version: every product is a strided-batched GEMM (linear.cuh's gemm), one call per
 // head over the batch (heads are strided views of qkv, nothing is transposed or copied), and the
 // row softmax and its backward are one warp per row, kSoftmaxWarps rows per block (rows of 82 or
 // 901: a block of 128 threads per row left most of them idle at T = 82 and cost three barriers a row). The scores make a round trip through memory
 // (batch*H*T^2 floats); a fused kernel for T = 82 and 901, hd = 64, is the planned next step.
 // GEMM shapes below are the column-major statements of the row-major products (linear.cuh).
+// T = bf16 (HRM's storage): the scores and P are fp32 (acc_t: Q K^T with fp32 output, the softmax and
+// its backward in fp32), and P and dS are rounded to bf16 for the products with V, dO, K and Q (as
+// flash-attn multiplies bf16 probabilities), in stream-ordered scratch.
 //
 // Fused forward (fused_attention_forward_kernel): when nothing is kept (probs null: the forwards
-// without grad, and evaluation), head_dim is 64 and the GEMM mode is bf16 (HRM's precision: flash-attn
+// without grad, and evaluation), head_dim is 64 and T is bf16 or the GEMM mode is bf16 (HRM's precision: flash-attn
 // multiplies bf16 Q, K, V and bf16 probabilities with fp32 accumulation), the scores never leave the
 // chip: per (batch, head) and tile of 64 queries, K and V stream through shared memory 64 keys at a
 // time, S = Q K^T and O += P V run on the tensor cores (WMMA, bf16 in, fp32 accumulate), and the
@@ -23,10 +26,13 @@
 // of 16 query rows; a lane pair per row does its softmax.
 #include <climits>
 #include <cmath>
+#include <optional>
+#include <type_traits>
 
 #include <cuda_bf16.h>
 #include <mma.h>
 
+#include "trainer/cuda/bf16.hpp"
 #include "trainer/cuda/context.cuh"
 #include "trainer/cuda/cuda_ops.hpp"
 #include "trainer/cuda/linear.cuh"
@@ -87,25 +93,26 @@ struct FusedShared {  // every member and 16-row block 32-byte aligned, as WMMA'
   float s[kFaTile * kFaLdF], o[kFaTile * kFaLdF];
 };
 
-// Rows [r0, r0 + 64) of one head's Q, K or V (row t at src + t * ld), rounded to bf16; rows past
-// `rows` are zeros.
-__device__ void load_tile_bf16(__nv_bfloat16* dst, const float* src, i64 r0, i64 rows, i64 ld) {
+// Rows [r0, r0 + 64) of one head's Q, K or V (row t at src + t * ld), rounded to bf16 (bf16 input:
+// as it is); rows past `rows` are zeros.
+template <class T> __device__ void load_tile_bf16(__nv_bfloat16* dst, const T* src, i64 r0, i64 rows, i64 ld) {
   for (int i = static_cast<int>(threadIdx.x); i < kFaTile * kFaHd; i += static_cast<int>(blockDim.x)) {
     const int r = i / kFaHd, c = i % kFaHd;
     const i64 t = r0 + r;
-    dst[r * kFaLdH + c] = __float2bfloat16_rn(t < rows ? src[t * ld + c] : 0.0f);
+    dst[r * kFaLdH + c] = __float2bfloat16_rn(t < rows ? cuda::to_f32(src[t * ld + c]) : 0.0f);
   }
 }
 
 // Block (x, y): head x % heads of batch row x / heads, queries [64 y, 64 y + 64).
+template <class T>
 __global__ void __launch_bounds__(32 * kFaWarps)
-    fused_attention_forward_kernel(float* out, const float* qkv, i64 tokens, i64 heads, float scale) {
+    fused_attention_forward_kernel(T* out, const T* qkv, i64 tokens, i64 heads, float scale) {
   namespace wmma = nvcuda::wmma;
   extern __shared__ __align__(128) unsigned char shared_bytes[];
   FusedShared& sh = *reinterpret_cast<FusedShared*>(shared_bytes);
   const i64 D = heads * kFaHd, ld = 3 * D, b = blockIdx.x / heads, h = blockIdx.x % heads;
   const i64 q0 = static_cast<i64>(blockIdx.y) * kFaTile;
-  const float* head = qkv + b * tokens * ld + h * kFaHd;  // Q of token t at head + t ld; K at + D; V at + 2D
+  const T* head = qkv + b * tokens * ld + h * kFaHd;  // Q of token t at head + t ld; K at + D; V at + 2D
   const int warp = static_cast<int>(threadIdx.x) >> 5, lane = static_cast<int>(threadIdx.x) & 31;
   const int row = warp * 16 + (lane >> 1), half = lane & 1;  // the lane pair's row and its 32 columns
   load_tile_bf16(sh.q, head, q0, tokens, ld);
@@ -174,94 +181,117 @@ __global__ void __launch_bounds__(32 * kFaWarps)
   if (t >= tokens) return;
   const float inv = 1.0f / l_run;
   const float* orow = sh.o + row * kFaLdF + half * 32;
-  float* dst = out + (b * tokens + t) * D + h * kFaHd + half * 32;
-  for (int c = 0; c < 32; ++c) dst[c] = orow[c] * inv;
+  T* dst = out + (b * tokens + t) * D + h * kFaHd + half * 32;
+  for (int c = 0; c < 32; ++c) dst[c] = cuda::from_f32<T>(orow[c] * inv);
 }
 
-void fused_attention_forward(float* out, const float* qkv, i64 batch, i64 tokens, i64 heads) {
+template <class T> void fused_attention_forward(T* out, const T* qkv, i64 batch, i64 tokens, i64 heads) {
   const i64 tiles = (tokens + kFaTile - 1) / kFaTile;
   HRM_CHECK(batch * heads <= INT_MAX && tiles <= 65535, "fused attention: a grid of {} x {} blocks", batch * heads,
             tiles);
   const int bytes = static_cast<int>(sizeof(FusedShared));
-  static const bool opted_in = [&] {  // once: more than the default 48 KB of dynamic shared memory
-    CUDA_CHECK(cudaFuncSetAttribute(fused_attention_forward_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  static const bool opted_in = [&] {  // once per T: more than the default 48 KB of dynamic shared memory
+    CUDA_CHECK(cudaFuncSetAttribute(fused_attention_forward_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    bytes));
     return true;
   }();
   (void)opted_in;
   const dim3 grid(static_cast<unsigned>(batch * heads), static_cast<unsigned>(tiles));
-  fused_attention_forward_kernel<<<grid, 32 * kFaWarps, bytes, cuda::stream()>>>(
+  fused_attention_forward_kernel<T><<<grid, 32 * kFaWarps, bytes, cuda::stream()>>>(
       out, qkv, tokens, heads, 1.0f / std::sqrt(static_cast<float>(kFaHd)));
   HRM_CUDA_CHECK_LAUNCH(fused_attention_forward_kernel);
 }
 
-// P (batch, H, T, T) = softmax(scale * Q K^T), every head.
-void attention_probs(float* P, const float* qkv, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
+// P (batch, H, T, T) = softmax(scale * Q K^T), every head; fp32 whatever T is.
+template <class T> void attention_probs(float* P, const T* qkv, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
   const i64 D = heads * head_dim, ld = 3 * D, TT = tokens * tokens;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   for (i64 h = 0; h < heads; ++h) {  // S^T (T, T) = K Q^T
-    const float* Q = qkv + h * head_dim;
-    cuda::gemm_f32(true, false, tokens, tokens, head_dim, scale, Q + D, ld, tokens * ld, Q, ld, tokens * ld, 0.0f,
-                   P + h * TT, tokens, heads * TT, batch);
+    const T* Q = qkv + h * head_dim;
+    cuda::gemm(true, false, tokens, tokens, head_dim, scale, Q + D, ld, tokens * ld, Q, ld, tokens * ld, 0.0f,
+               P + h * TT, tokens, heads * TT, batch);
   }
   const i64 rows = batch * heads * tokens;
   softmax_rows_kernel<<<cuda::grid_for(rows, kSoftmaxWarps), 32 * kSoftmaxWarps, 0, cuda::stream()>>>(P, rows, tokens);
   HRM_CUDA_CHECK_LAUNCH(softmax_rows_kernel);
 }
 
+// `scores` fp32 values as T for a product with T operands: the array itself for float, a bf16 copy
+// (in `copy`, stream-ordered scratch) for bf16.
+template <class T> const T* as_operand(const float* scores, i64 count, std::optional<cuda::Scratch>& copy) {
+  if constexpr (std::is_same_v<T, float>) {
+    return scores;
+  } else {
+    copy.emplace(count * sizeof(T));
+    cuda::to_bf16(copy->as<T>(), scores, count);
+    return copy->as<T>();
+  }
+}
+
 }  // namespace
 
 template <class T>
-void CudaOps::attention_forward(T* out, ops::acc_t<T>* probs, const T* qkv, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
+void CudaOps::attention_forward(T* out, ops::acc_t<T>* probs, const T* qkv, i64 batch, i64 tokens, i64 heads,
+                                i64 head_dim) {
   const i64 D = heads * head_dim, ld = 3 * D, TT = tokens * tokens;
   if (batch * tokens * heads == 0) return;
-  if (!probs && head_dim == kFaHd && cuda::gemm_math() == cuda::GemmMath::bf16)
-    return fused_attention_forward(out, qkv, batch, tokens, heads);
-  cuda::Scratch scratch(probs ? 0 : batch * heads * TT * sizeof(T));
-  T* P = probs ? probs : scratch.as<T>();
+  const bool bf16_math = std::is_same_v<T, cuda::bf16> || cuda::gemm_math() == cuda::GemmMath::bf16;
+  if (!probs && head_dim == kFaHd && bf16_math) return fused_attention_forward(out, qkv, batch, tokens, heads);
+  cuda::Scratch scratch(probs ? 0 : batch * heads * TT * sizeof(float));
+  float* P = probs ? probs : scratch.as<float>();
   attention_probs(P, qkv, batch, tokens, heads, head_dim);
+  std::optional<cuda::Scratch> p_copy;
+  const T* Pt = as_operand<T>(P, batch * heads * TT, p_copy);
   for (i64 h = 0; h < heads; ++h)  // O^T (hd, T) = V^T P^T
-    cuda::gemm_f32(false, false, head_dim, tokens, tokens, 1.0f, qkv + 2 * D + h * head_dim, ld, tokens * ld,
-                   P + h * TT, tokens, heads * TT, 0.0f, out + h * head_dim, D, tokens * D, batch);
+    cuda::gemm(false, false, head_dim, tokens, tokens, 1.0f, qkv + 2 * D + h * head_dim, ld, tokens * ld, Pt + h * TT,
+               tokens, heads * TT, 0.0f, out + h * head_dim, D, tokens * D, batch);
 }
 
 template <class T>
-void CudaOps::attention_backward(T* dqkv, const T* dout, const T* qkv, const ops::acc_t<T>* probs, i64 batch, i64 tokens,
-                                 i64 heads, i64 head_dim) {
+void CudaOps::attention_backward(T* dqkv, const T* dout, const T* qkv, const ops::acc_t<T>* probs, i64 batch,
+                                 i64 tokens, i64 heads, i64 head_dim) {
   const i64 D = heads * head_dim, ld = 3 * D, TT = tokens * tokens, scores = batch * heads * TT;
   if (batch * tokens * heads == 0) return;
-  const T scale = T(1) / std::sqrt(static_cast<T>(head_dim));
-  cuda::Scratch recomputed(probs ? 0 : scores * sizeof(T));
-  cuda::Scratch ds_buffer(scores * sizeof(T));
-  T* dS = ds_buffer.as<T>();
-  if (!probs) attention_probs(recomputed.as<T>(), qkv, batch, tokens, heads, head_dim);
-  const T* P = probs ? probs : recomputed.as<T>();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  cuda::Scratch recomputed(probs ? 0 : scores * sizeof(float));
+  cuda::Scratch ds_buffer(scores * sizeof(float));
+  float* dS = ds_buffer.as<float>();
+  if (!probs) attention_probs(recomputed.as<float>(), qkv, batch, tokens, heads, head_dim);
+  const float* P = probs ? probs : recomputed.as<float>();
+  std::optional<cuda::Scratch> p_copy, ds_copy;
+  const T* Pt = as_operand<T>(P, scores, p_copy);
   for (i64 h = 0; h < heads; ++h) {
     const T* V = qkv + 2 * D + h * head_dim;
     const T* dO = dout + h * head_dim;
     // dV^T (hd, T) = dO^T P
-    cuda::gemm_f32(false, true, head_dim, tokens, tokens, 1.0f, dO, D, tokens * D, P + h * TT, tokens, heads * TT,
-                   0.0f, dqkv + 2 * D + h * head_dim, ld, tokens * ld, batch);
-    // dP^T (T, T) = V dO^T
-    cuda::gemm_f32(true, false, tokens, tokens, head_dim, 1.0f, V, ld, tokens * ld, dO, D, tokens * D, 0.0f,
-                   dS + h * TT, tokens, heads * TT, batch);
+    cuda::gemm(false, true, head_dim, tokens, tokens, 1.0f, dO, D, tokens * D, Pt + h * TT, tokens, heads * TT, 0.0f,
+               dqkv + 2 * D + h * head_dim, ld, tokens * ld, batch);
+    // dP^T (T, T) = V dO^T, fp32
+    cuda::gemm(true, false, tokens, tokens, head_dim, 1.0f, V, ld, tokens * ld, dO, D, tokens * D, 0.0f, dS + h * TT,
+               tokens, heads * TT, batch);
   }
   const i64 rows = batch * heads * tokens;
   softmax_backward_rows_kernel<<<cuda::grid_for(rows, kSoftmaxWarps), 32 * kSoftmaxWarps, 0, cuda::stream()>>>(
       dS, P, rows, tokens);
   HRM_CUDA_CHECK_LAUNCH(softmax_backward_rows_kernel);
+  const T* dSt = as_operand<T>(dS, scores, ds_copy);
   for (i64 h = 0; h < heads; ++h) {
     const T* Q = qkv + h * head_dim;
     // dQ^T (hd, T) = scale K^T dS^T;  dK^T (hd, T) = scale Q^T dS
-    cuda::gemm_f32(false, false, head_dim, tokens, tokens, scale, Q + D, ld, tokens * ld, dS + h * TT, tokens,
-                   heads * TT, 0.0f, dqkv + h * head_dim, ld, tokens * ld, batch);
-    cuda::gemm_f32(false, true, head_dim, tokens, tokens, scale, Q, ld, tokens * ld, dS + h * TT, tokens, heads * TT,
-                   0.0f, dqkv + D + h * head_dim, ld, tokens * ld, batch);
+    cuda::gemm(false, false, head_dim, tokens, tokens, scale, Q + D, ld, tokens * ld, dSt + h * TT, tokens,
+               heads * TT, 0.0f, dqkv + h * head_dim, ld, tokens * ld, batch);
+    cuda::gemm(false, true, head_dim, tokens, tokens, scale, Q, ld, tokens * ld, dSt + h * TT, tokens, heads * TT,
+               0.0f, dqkv + D + h * head_dim, ld, tokens * ld, batch);
   }
 }
 
-template void CudaOps::attention_forward<float>(float*, float*, const float*, std::int64_t, std::int64_t,
-                                                std::int64_t, std::int64_t);
-template void CudaOps::attention_backward<float>(float*, const float*, const float*, const float*, std::int64_t,
-                                                 std::int64_t, std::int64_t, std::int64_t);
+#define HRM_ATTENTION(T)                                                                                           \
+  template void CudaOps::attention_forward<T>(T*, float*, const T*, std::int64_t, std::int64_t, std::int64_t,      \
+                                              std::int64_t);                                                       \
+  template void CudaOps::attention_backward<T>(T*, const T*, const T*, const float*, std::int64_t, std::int64_t,   \
+                                               std::int64_t, std::int64_t);
+HRM_ATTENTION(float)
+HRM_ATTENTION(cuda::bf16)
+#undef HRM_ATTENTION
 
 }  // namespace hrm

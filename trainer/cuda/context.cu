@@ -75,7 +75,7 @@ std::int64_t device_memory_bytes(int device) {
 // copies of setup code simple. A dedicated stream is a one-line change here.
 cudaStream_t stream() { return nullptr; }
 
-// Creates no context (a rank selects its GPU first): gemm_f32 reads the mode at every call.
+// Creates no context (a rank selects its GPU first): gemm reads the mode at every call.
 void set_gemm_math(GemmMath math) { g_gemm_math = math; }
 GemmMath gemm_math() { return g_gemm_math; }
 const char* gemm_math_name(GemmMath math) {

@@ -10,6 +10,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include "trainer/cuda/bf16.hpp"
 #include "trainer/cuda/cuda_check.hpp"
 #include "trainer/cuda/cuda_ops.hpp"
 
@@ -26,7 +27,7 @@ enum ErrorBit : unsigned {
 };
 
 cublasHandle_t cublas();      // bound to stream()
-cublasComputeType_t gemm_compute_type();  // of gemm_math() (cuda_ops.hpp): what gemm_f32 multiplies in
+cublasComputeType_t gemm_compute_type();  // of gemm_math() (cuda_ops.hpp): what gemm<float, float> multiplies in
 cublasLtHandle_t cublas_lt();  // the bf16 GEMMs (bf16.cu)
 constexpr std::size_t kLtWorkspaceBytes = std::size_t{32} << 20;  // cuBLASLt's recommendation for Hopper
 void* lt_workspace();         // kLtWorkspaceBytes of device memory for cublasLtMatmul on stream()
@@ -54,6 +55,19 @@ unsigned grid_for(i64 count, int threads = kThreads);
 // Checks the launch just queued (configuration errors; does not synchronise).
 void check_launch(const char* kernel, const char* file, int line);
 #define HRM_CUDA_CHECK_LAUNCH(kernel) ::hrm::cuda::check_launch(#kernel, __FILE__, __LINE__)
+
+// --- storage and arithmetic ----------------------------------------------------------------------
+// Kernels compute in fp32 whatever the arrays hold (HRM-SPEC 1.9): loads widen with to_f32, stores
+// round with from_f32<T> (bf16: to nearest even; float: nothing), so the float instantiations do
+// exactly what they did before bf16 existed.
+
+__device__ __forceinline__ float to_f32(float v) { return v; }
+__device__ __forceinline__ float to_f32(bf16 v) { return __bfloat162float(v); }
+template <class T> __device__ __forceinline__ T from_f32(float v);
+template <> __device__ __forceinline__ float from_f32<float>(float v) { return v; }
+template <> __device__ __forceinline__ bf16 from_f32<bf16>(float v) { return __float2bfloat16_rn(v); }
+// v as T would store it, back in fp32 (HRM rounds a residual sum to bf16 before the norm reads it).
+template <class T> __device__ __forceinline__ float round_as(float v) { return to_f32(from_f32<T>(v)); }
 
 // --- device-side reductions ---------------------------------------------------------------------
 

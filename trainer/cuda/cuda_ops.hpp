@@ -10,8 +10,11 @@
 // cannot throw from a kernel: a kernel that meets a bad value sets a bit in a device-side error
 // word and treats the value as harmlessly as it can (a zero row); check_errors() (which
 // synchronises, so once per step) throws hrm::Error if any bit is set, and clears them.
-// Only T = float is instantiated (the fp32 parity path; float64 gradient checks stay on the CPU),
-// plus fill<double> (seq_scale) and download of SeqLoss, int32 and ActStepStats records.
+// T = float (the fp32 parity path; float64 gradient checks stay on the CPU) and T = cuda::bf16 (HRM's
+// storage, HRM-SPEC 1.9: bf16 arrays, fp32 arithmetic in every kernel, ops::acc_t<bf16> = float for
+// rstd, RoPE tables, probabilities, weight gradients and the puzzle table; the GEMMs multiply bf16 on
+// the tensor cores with fp32 accumulation whatever gemm_math() says), plus fill<double> (seq_scale)
+// and download of SeqLoss, int32 and ActStepStats records.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +22,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include "trainer/cuda/bf16.hpp"
 #include "trainer/cuda/device_buffer.hpp"
 #include "trainer/ops/ops.hpp"
 

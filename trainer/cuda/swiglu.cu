@@ -5,31 +5,33 @@
 //   swiglu_backward: dg = dh * u * sigmoid(g) * (1 + g * (1 - sigmoid(g))),
 //                    du = dh * silu(g)                                                   (=)
 // exp(-g) overflows to +inf for very negative g, giving silu = -0 and sigmoid = 0, never NaN.
-// One thread per (row, j); the full-precision exp (not __expf), as the CPU's is within a few ulp.
+// fp32 arithmetic, one rounding to T per output. One thread per (row, j); the full-precision exp (not __expf), as the CPU's is within a few ulp.
 #include "trainer/cuda/context.cuh"
 #include "trainer/cuda/cuda_ops.hpp"
 
 namespace hrm {
 namespace {
 
+using cuda::from_f32;
 using cuda::i64;
+using cuda::to_f32;
 
 template <class T> __global__ void swiglu_forward_kernel(T* h, const T* gu, i64 inter, i64 count) {
   const i64 i = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
   const i64 r = i / inter, j = i % inter;
-  const T g = gu[r * 2 * inter + j], u = gu[r * 2 * inter + inter + j];
-  h[i] = g / (T(1) + exp(-g)) * u;
+  const float g = to_f32(gu[r * 2 * inter + j]), u = to_f32(gu[r * 2 * inter + inter + j]);
+  h[i] = from_f32<T>(g / (1.0f + exp(-g)) * u);
 }
 
 template <class T> __global__ void swiglu_backward_kernel(T* dgu, const T* dh, const T* gu, i64 inter, i64 count) {
   const i64 i = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
   const i64 r = i / inter, j = i % inter;
-  const T g = gu[r * 2 * inter + j], u = gu[r * 2 * inter + inter + j], d = dh[i];
-  const T sig = T(1) / (T(1) + exp(-g));
-  dgu[r * 2 * inter + j] = d * u * sig * (T(1) + g * (T(1) - sig));
-  dgu[r * 2 * inter + inter + j] = d * g * sig;
+  const float g = to_f32(gu[r * 2 * inter + j]), u = to_f32(gu[r * 2 * inter + inter + j]), d = to_f32(dh[i]);
+  const float sig = 1.0f / (1.0f + exp(-g));
+  dgu[r * 2 * inter + j] = from_f32<T>(d * u * sig * (1.0f + g * (1.0f - sig)));
+  dgu[r * 2 * inter + inter + j] = from_f32<T>(d * g * sig);
 }
 
 }  // namespace
@@ -48,7 +50,11 @@ template <class T> void CudaOps::swiglu_backward(T* dgu, const T* dh, const T* g
   HRM_CUDA_CHECK_LAUNCH(swiglu_backward_kernel);
 }
 
-template void CudaOps::swiglu_forward<float>(float*, const float*, std::int64_t, std::int64_t);
-template void CudaOps::swiglu_backward<float>(float*, const float*, const float*, std::int64_t, std::int64_t);
+#define HRM_SWIGLU(T)                                                                     \
+  template void CudaOps::swiglu_forward<T>(T*, const T*, std::int64_t, std::int64_t); \
+  template void CudaOps::swiglu_backward<T>(T*, const T*, const T*, std::int64_t, std::int64_t);
+HRM_SWIGLU(float)
+HRM_SWIGLU(cuda::bf16)
+#undef HRM_SWIGLU
 
 }  // namespace hrm

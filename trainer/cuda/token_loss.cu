@@ -6,7 +6,9 @@
 //                        n = tokens with label != -100, divisor = max(n, 1);
 //                        seq[b].loss = sum over those tokens of CE / divisor, .correct, .count = n
 //   token_loss_backward: dlogits = seq_scale[b] * d(seq[b].loss)/dlogits; ignored tokens get 0   (=)
-// stablemax in float64 whatever T is (HRM upcasts); softmax in T. Formulas: trainer/cpu/token_loss.cpp.
+// stablemax in float64 whatever T is (HRM upcasts); softmax in fp32 (bf16 logits widened, as HRM's
+// .to(float32)); the argmax on the logits as stored (bf16 ties are possible, first wins, HRM-SPEC 1.9).
+// Formulas: trainer/cpu/token_loss.cpp.
 // One block per sequence, one warp per token row (vocab is small: 11 for Sudoku, 12 for ARC). The
 // per-token terms CE / divisor are summed by one thread in token order, as the CPU backend does;
 // only the sums over the vocabulary (a warp reduction) are in another order.
@@ -18,7 +20,9 @@
 namespace hrm {
 namespace {
 
+using cuda::from_f32;
 using cuda::i64;
+using cuda::to_f32;
 using i32 = std::int32_t;
 using ops::kIgnoreLabel;
 using ops::LossType;
@@ -54,7 +58,8 @@ __device__ i32 count_labels(const i32* lab, i64 seq_len, i64 vocab, unsigned* er
 template <class T> __device__ i32 warp_argmax(const T* row, i64 vocab) {
   const int lane = static_cast<int>(threadIdx.x) & 31;
   const auto better = [&](i32 a, i32 b) {  // a is the CPU scan's pick over a and b
-    return !isnan(row[a]) && (isnan(row[b]) || row[a] > row[b] || (row[a] == row[b] && a < b));
+    const float x = to_f32(row[a]), y = to_f32(row[b]);
+    return !isnan(x) && (isnan(y) || x > y || (x == y && a < b));
   };
   i32 best = lane < vocab ? lane : 0;
   for (i64 j = lane + 32; j < vocab; j += 32)
@@ -63,25 +68,26 @@ template <class T> __device__ i32 warp_argmax(const T* row, i64 vocab) {
     const i32 other = __shfl_xor_sync(0xffffffffu, best, o);
     if (better(other, best)) best = other;
   }
-  return isnan(row[0]) ? 0 : best;
+  return isnan(to_f32(row[0])) ? 0 : best;
 }
 
-template <class T> __device__ T warp_row_max(const T* row, i64 vocab) {
+template <class T> __device__ float warp_row_max(const T* row, i64 vocab) {
   const int lane = static_cast<int>(threadIdx.x) & 31;
-  T m = row[0];
-  for (i64 j = lane; j < vocab; j += 32) m = m > row[j] ? m : row[j];
+  float m = to_f32(row[0]);
+  for (i64 j = lane; j < vocab; j += 32) m = m > to_f32(row[j]) ? m : to_f32(row[j]);
   return cuda::warp_reduce(m, cuda::MaxOp{});
 }
 
-template <class T> __device__ T warp_exp_sum(const T* row, i64 vocab, T m) {
-  T sum = 0;
-  for (i64 j = static_cast<int>(threadIdx.x) & 31; j < vocab; j += 32) sum += exp(row[j] - m);
+template <class T> __device__ float warp_exp_sum(const T* row, i64 vocab, float m) {
+  float sum = 0;
+  for (i64 j = static_cast<int>(threadIdx.x) & 31; j < vocab; j += 32) sum += exp(to_f32(row[j]) - m);
   return cuda::warp_reduce(sum, cuda::SumOp{});
 }
 
 template <class T> __device__ double warp_stablemax_sum(const T* row, i64 vocab) {
   double sum = 0;
-  for (i64 j = static_cast<int>(threadIdx.x) & 31; j < vocab; j += 32) sum += stablemax_s(static_cast<double>(row[j]));
+  for (i64 j = static_cast<int>(threadIdx.x) & 31; j < vocab; j += 32)
+    sum += stablemax_s(static_cast<double>(to_f32(row[j])));
   return cuda::warp_reduce(sum, cuda::SumOp{});
 }
 
@@ -103,10 +109,10 @@ __global__ void token_loss_forward_kernel(ops::SeqLoss* seq, i32* argmax, const 
     if (!valid_label(l, vocab)) continue;  // the same for the whole warp
     double ce;
     if (type == LossType::stablemax) {
-      ce = -log(stablemax_s(static_cast<double>(row[l])) / warp_stablemax_sum(row, vocab));
+      ce = -log(stablemax_s(static_cast<double>(to_f32(row[l]))) / warp_stablemax_sum(row, vocab));
     } else {
-      const T m = warp_row_max(row, vocab);
-      ce = static_cast<double>(-((row[l] - m) - log(warp_exp_sum(row, vocab, m))));
+      const float m = warp_row_max(row, vocab);
+      ce = static_cast<double>(-((to_f32(row[l]) - m) - log(warp_exp_sum(row, vocab, m))));
     }
     if (lane == 0) {
       term[s] = ce / divisor;
@@ -136,19 +142,20 @@ __global__ void token_loss_backward_kernel(T* dlogits, const T* logits, const i3
     T* drow = dlogits + (b * seq_len + s) * vocab;
     const i32 l = lab[s];
     if (!valid_label(l, vocab)) {
-      for (i64 j = lane; j < vocab; j += 32) drow[j] = T(0);
+      for (i64 j = lane; j < vocab; j += 32) drow[j] = from_f32<T>(0.0f);
     } else if (type == LossType::stablemax) {
       const double sum = warp_stablemax_sum(row, vocab);
       for (i64 j = lane; j < vocab; j += 32) {
-        const double xj = static_cast<double>(row[j]);
+        const double xj = static_cast<double>(to_f32(row[j]));
         double g = stablemax_ds(xj) / sum;
         if (j == l) g -= stablemax_ds(xj) / stablemax_s(xj);
-        drow[j] = static_cast<T>(factor * g);
+        drow[j] = from_f32<T>(static_cast<float>(factor * g));
       }
     } else {
-      const T m = warp_row_max(row, vocab);
-      const T sum = warp_exp_sum(row, vocab, m), f = static_cast<T>(factor);
-      for (i64 j = lane; j < vocab; j += 32) drow[j] = f * (exp(row[j] - m) / sum - (j == l ? T(1) : T(0)));
+      const float m = warp_row_max(row, vocab);
+      const float sum = warp_exp_sum(row, vocab, m), f = static_cast<float>(factor);
+      for (i64 j = lane; j < vocab; j += 32)
+        drow[j] = from_f32<T>(f * (exp(to_f32(row[j]) - m) / sum - (j == l ? 1.0f : 0.0f)));
     }
   }
 }
@@ -181,9 +188,13 @@ void CudaOps::token_loss_backward(T* dlogits, const T* logits, const i32* labels
   HRM_CUDA_CHECK_LAUNCH(token_loss_backward_kernel);
 }
 
-template void CudaOps::token_loss_forward<float>(ops::SeqLoss*, std::int32_t*, const float*, const std::int32_t*,
-                                                 std::int64_t, std::int64_t, std::int64_t, ops::LossType);
-template void CudaOps::token_loss_backward<float>(float*, const float*, const std::int32_t*, const double*,
-                                                  std::int64_t, std::int64_t, std::int64_t, ops::LossType);
+#define HRM_TOKEN_LOSS(T)                                                                                         \
+  template void CudaOps::token_loss_forward<T>(ops::SeqLoss*, std::int32_t*, const T*, const std::int32_t*,       \
+                                               std::int64_t, std::int64_t, std::int64_t, ops::LossType);          \
+  template void CudaOps::token_loss_backward<T>(T*, const T*, const std::int32_t*, const double*, std::int64_t,    \
+                                                std::int64_t, std::int64_t, ops::LossType);
+HRM_TOKEN_LOSS(float)
+HRM_TOKEN_LOSS(cuda::bf16)
+#undef HRM_TOKEN_LOSS
 
 }  // namespace hrm

@@ -2,7 +2,8 @@
 // written once for both backends: the CPU loops and the CUDA kernels call these functions slot by
 // slot (host and device code under nvcc), so the formulas, and on the CPU their rounding, are HRM's
 // in one place. Comparisons are written as std::max / std::abs evaluate them (a < b ? b : a), so a
-// CPU caller rounds exactly as before the ops existed.
+// CPU caller rounds exactly as before the ops existed. The arithmetic is in acc_t<T> (T itself for
+// float and double; fp32 for bf16 q logits, which HRM casts to fp32 before its Q losses).
 #pragma once
 
 #include <cmath>
@@ -35,7 +36,7 @@ HRM_HOST_DEVICE void act_halt_slot(std::int32_t* steps, std::uint8_t* halted, co
   const bool is_last = steps[i] >= halt_max_steps;
   halted[i] = is_last;
   if (explore) {
-    const bool halt = is_last || q[i * 2] > q[i * 2 + 1];
+    const bool halt = is_last || acc_t<T>(q[i * 2]) > acc_t<T>(q[i * 2 + 1]);
     halted[i] = halt && steps[i] >= min_halt_steps[i];
   }
 }
@@ -46,14 +47,15 @@ template <class T>
 HRM_HOST_DEVICE void act_q_grad_slot(T* target, T* dq, const T* q, const T* q_next, const SeqLoss* seq,
                                      const std::int32_t* steps, std::int64_t i, std::int64_t halt_max_steps,
                                      bool q_continue, double loss_scale) {
+  using A = acc_t<T>;
   if (q_continue) {
-    const T qh = q_next[i * 2], qc = q_next[i * 2 + 1];
-    target[i] = stable_sigmoid(steps[i] >= halt_max_steps ? qh : (qh < qc ? qc : qh));
+    const A qh = A(q_next[i * 2]), qc = A(q_next[i * 2 + 1]);
+    target[i] = T(stable_sigmoid(steps[i] >= halt_max_steps ? qh : (qh < qc ? qc : qh)));
   }
-  const T half = static_cast<T>(0.5 * loss_scale);
-  const T correct = seq[i].correct == seq[i].count ? T(1) : T(0);
-  dq[i * 2] = half * (stable_sigmoid(q[i * 2]) - correct);
-  dq[i * 2 + 1] = q_continue ? half * (stable_sigmoid(q[i * 2 + 1]) - target[i]) : T(0);
+  const A half = static_cast<A>(0.5 * loss_scale);
+  const A correct = seq[i].correct == seq[i].count ? A(1) : A(0);
+  dq[i * 2] = T(half * (stable_sigmoid(A(q[i * 2])) - correct));
+  dq[i * 2 + 1] = T(q_continue ? half * (stable_sigmoid(A(q[i * 2 + 1])) - A(target[i])) : A(0));
 }
 
 // act_metrics: the sums over slots 0..batch-1, in order.
@@ -66,15 +68,16 @@ HRM_HOST_DEVICE ActStepStats act_metrics_sum(const SeqLoss* seq, const T* q, con
   for (std::int64_t i = 0; i < batch; ++i) {
     const SeqLoss& sl = seq[i];
     const bool correct = sl.correct == sl.count;  // n = 0 counts as correct (HRM-SPEC 2.3)
-    const T qh = q[i * 2];
+    using A = acc_t<T>;
+    const A qh = A(q[i * 2]);
     s.lm_loss += sl.loss;
-    s.q_halt_loss += static_cast<double>(bce_with_logits(qh, correct ? T(1) : T(0)));
-    if (q_continue) s.q_continue_loss += static_cast<double>(bce_with_logits(q[i * 2 + 1], target[i]));
+    s.q_halt_loss += static_cast<double>(bce_with_logits(qh, correct ? A(1) : A(0)));
+    if (q_continue) s.q_continue_loss += static_cast<double>(bce_with_logits(A(q[i * 2 + 1]), A(target[i])));
     if (halted[i] && sl.count > 0) {  // metrics only over valid = halted & n > 0 (2.4)
       s.count += 1;
       s.accuracy += static_cast<double>(sl.correct) / static_cast<double>(sl.count);
       s.exact_accuracy += correct;
-      s.q_halt_accuracy += ((qh >= T(0)) == correct);
+      s.q_halt_accuracy += ((qh >= A(0)) == correct);
       s.steps += steps[i];
     }
   }
