@@ -11,8 +11,10 @@
 // flops_per_step); MFU against --peak-tflops (989: H100/H200 SXM dense bf16). --math (cuda::GemmMath,
 // trainer/cuda/cuda_ops.hpp): bf16 (the default, what hrm train uses for HRM's bfloat16 forward) rounds
 // the GEMM inputs to bf16 on the tensor cores (dense peak 989 TFLOP/s on H100/H200 SXM); tf32 to TF32
-// (495); fp32 is the parity path (67 TFLOP/s peak).
-// Evaluation: 16 evaluation segments of HrmAct<CudaOps> per batch from a fresh carry.
+// (495); fp32 is the parity path (67 TFLOP/s peak). --storage (cuda::Storage, cuda_train_step.hpp):
+// bf16 (the default, HRM's own storage, what hrm train uses for forward_dtype = "bfloat16": bf16
+// activations and weight copy, bf16 GEMMs whatever --math says) or fp32 (fp32 arrays, --math's GEMMs).
+// Evaluation: 16 evaluation segments of HrmAct<CudaOps, T> per batch from a fresh carry.
 // Device memory: cudaMemGetInfo's used bytes after the timed steps (the context included), against
 // the analyzer's estimate of the CUDA trainer (estimate_cuda_memory, the preflight's cuda_trainer_bytes).
 // Recipe projection (issue 6's 45-minute goal), from the measured sudoku_b768 step and evaluation:
@@ -20,8 +22,10 @@
 // evaluations of the whole test split in batches of 768.
 // Only meaningful on a GPU: without one it says so and exits 0.
 //
-// Usage: bench_step_cuda [--configs NAME...] [--steps N] [--math bf16|tf32|fp32] [--peak-tflops X]
-// Prints a table; writes bench/results/step_cuda_<math>.json.
+// Usage: bench_step_cuda [--configs NAME...] [--steps N] [--storage bf16|fp32] [--math bf16|tf32|fp32]
+//                        [--peak-tflops X]
+// Prints a table; writes bench/results/step_cuda_bf16_storage.json (bf16 storage) or
+// step_cuda_<math>.json (fp32 storage).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -75,7 +79,24 @@ i64 device_bytes_used() {
   return static_cast<i64>(total - free);
 }
 
-nlohmann::json bench_shape(const Shape& s, int steps, double peak_tflops) {
+// Seconds for one evaluation batch (halt_max_steps segments from a fresh carry), after a warm-up pass.
+template <class T> double eval_seconds(const HrmDims& d, i64 b, const HrmWeights<float>& weights, const ActBatch& batch) {
+  HrmAct<CudaOps, T> act(d, b);
+  const cuda::DeviceWeights<T> w = cuda::to_device<T>(weights);
+  cuda::DeviceBatch db;
+  cuda::upload(db, batch);
+  double eval_s = 0;
+  for (int k = 0; k < 2; ++k) {  // the first pass warms up
+    cuda::DeviceCarry<T> c = cuda::to_device<T>(ActCarry<float>::initial(d, b));
+    const auto t0 = std::chrono::steady_clock::now();
+    for (i64 seg = 0; seg < d.halt_max_steps; ++seg) act.eval_step(w, c, db);
+    CudaOps::check_errors();
+    eval_s = seconds_since(t0);
+  }
+  return eval_s;
+}
+
+nlohmann::json bench_shape(const Shape& s, int steps, double peak_tflops, cuda::Storage storage) {
   const ArchConfig arch;  // HRM's hrm_v1.yaml
   const HrmDims d = HrmDims::from(arch, arch.hidden_size, s.vocab, s.seq_len, s.identifiers);
   const i64 b = s.batch;
@@ -85,7 +106,7 @@ nlohmann::json bench_shape(const Shape& s, int steps, double peak_tflops) {
   st.adam_v.assign(st.weights.layout.total, 0.0f);
   st.carry = ActCarry<float>::initial(d, b);
   const World solo;
-  std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b, solo);
+  std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b, solo, storage);
   step->load(st);
   std::mt19937_64 g(1);
   const ActBatch batch = random_batch(d, b, g);
@@ -103,18 +124,8 @@ nlohmann::json bench_shape(const Shape& s, int steps, double peak_tflops) {
   step.reset();
 
   // Evaluation: halt_max_steps segments from a fresh carry, forward only.
-  HrmAct<CudaOps, float> act(d, b);
-  const cuda::DeviceWeights w = cuda::to_device(st.weights);
-  cuda::DeviceBatch db;
-  cuda::upload(db, batch);
-  double eval_s = 0;
-  for (int k = 0; k < 2; ++k) {  // the first pass warms up
-    cuda::DeviceCarry c = cuda::to_device(ActCarry<float>::initial(d, b));
-    const auto t0 = std::chrono::steady_clock::now();
-    for (i64 seg = 0; seg < d.halt_max_steps; ++seg) act.eval_step(w, c, db);
-    CudaOps::check_errors();
-    eval_s = seconds_since(t0);
-  }
+  const double eval_s = storage == cuda::Storage::bf16 ? eval_seconds<cuda::bf16>(d, b, st.weights, batch)
+                                                       : eval_seconds<float>(d, b, st.weights, batch);
   const ModelShape m = model_shape(arch, arch.hidden_size, s.seq_len, s.vocab);
   const double flops = train_step_flops(m, arch, b);
   const double estimate =
@@ -133,7 +144,7 @@ nlohmann::json bench_shape(const Shape& s, int steps, double peak_tflops) {
 int main(int argc, char** argv) {
   int steps = 10;
   double peak = 989.0;
-  std::string math = "bf16";
+  std::string math = "bf16", storage = "bf16";
   std::vector<std::string> names;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) steps = std::atoi(argv[++i]);
@@ -141,11 +152,15 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--math") && i + 1 < argc &&
              (!std::strcmp(argv[i + 1], "bf16") || !std::strcmp(argv[i + 1], "tf32") || !std::strcmp(argv[i + 1], "fp32")))
       math = argv[++i];
+    else if (!std::strcmp(argv[i], "--storage") && i + 1 < argc &&
+             (!std::strcmp(argv[i + 1], "bf16") || !std::strcmp(argv[i + 1], "fp32")))
+      storage = argv[++i];
     else if (!std::strcmp(argv[i], "--configs")) {
       while (i + 1 < argc && argv[i + 1][0] != '-') names.emplace_back(argv[++i]);
     } else {
       std::fprintf(stderr, "usage: bench_step_cuda [--configs sudoku_b768 sudoku_b384 arc_b96] [--steps N] "
-                           "[--math bf16|tf32|fp32] [--peak-tflops X]  (writes bench/results/step_cuda_<math>.json)\n");
+                           "[--storage bf16|fp32] [--math bf16|tf32|fp32] [--peak-tflops X]  (writes "
+                           "bench/results/step_cuda_bf16_storage.json or step_cuda_<math>.json)\n");
       return 2;
     }
   }
@@ -155,16 +170,19 @@ int main(int argc, char** argv) {
     return 0;
   }
   cuda::set_gemm_math(cuda::gemm_math_named(math));
+  const cuda::Storage store = cuda::storage_named(storage);
+  const std::string mode = store == cuda::Storage::bf16 ? "bf16 storage (bf16 GEMMs)" : "fp32 storage, " + math + " GEMMs";
+  const std::string result_name = store == cuda::Storage::bf16 ? "step_cuda_bf16_storage" : "step_cuda_" + math;
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-  std::printf("# %s: HRM's 27M model, whole CUDA training step and 16-segment evaluation, %s GEMMs\n", prop.name,
-              math.c_str());
+  std::printf("# %s: HRM's 27M model, whole CUDA training step and 16-segment evaluation, %s\n", prop.name,
+              mode.c_str());
   std::printf("%-12s %6s %10s %12s %8s %6s %10s %12s\n", "config", "batch", "step s", "tokens/s", "TFLOP/s", "MFU",
               "mem GiB", "eval ex/s");
   nlohmann::json results = nlohmann::json::array(), projection;
   for (const Shape& s : kShapes) {
     if (!names.empty() && std::find(names.begin(), names.end(), s.name) == names.end()) continue;
-    const nlohmann::json r = bench_shape(s, std::max(steps, 1), peak);
+    const nlohmann::json r = bench_shape(s, std::max(steps, 1), peak, store);
     std::printf("%-12s %6lld %10.4f %12.0f %8.1f %5.1f%% %10.2f %12.0f\n", s.name, static_cast<long long>(s.batch),
                 r["step_seconds_median"].get<double>(), r["tokens_per_s"].get<double>(), r["tflops"].get<double>(),
                 100 * r["mfu"].get<double>(), r["device_bytes_used"].get<double>() / (1 << 30),
@@ -186,10 +204,11 @@ int main(int argc, char** argv) {
                 projection["train_seconds"].get<double>() / 60,
                 static_cast<long long>(projection["eval_batches"].get<i64>()),
                 projection["eval_seconds"].get<double>() / 60);
-  hrm::bench::write_results("step_cuda_" + math,
+  hrm::bench::write_results(result_name,
                             {{"gpu", {{"name", prop.name}, {"sm", prop.major * 10 + prop.minor}}}, {"peak_tflops", peak},
-                             {"gemm_math", math}, {"sudoku_recipe_projection", projection}},
+                             {"storage", storage}, {"gemm_math", store == cuda::Storage::bf16 ? "bf16" : math},
+                             {"sudoku_recipe_projection", projection}},
                             results);
-  std::printf("# wrote bench/results/step_cuda_%s.json\n", math.c_str());
+  std::printf("# wrote bench/results/%s.json\n", result_name.c_str());
   return 0;
 }

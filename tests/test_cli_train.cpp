@@ -129,9 +129,26 @@ TEST_CASE("hrm eval: a checkpoint reproduces the in-training evaluation under HR
     CHECK((g.out.find("hrm eval --device cuda: no CUDA device found") != std::string::npos ||
            g.out.find("has no CUDA backend") != std::string::npos));
   }
+  // bf16 storage (HRM's): every activation rounded to bf16 through 16 segments of a recurrent model, so
+  // a looser bound (reasoned, not yet measured): the loss within 5%, accuracies within 20 of 200.
+  const auto h = run_hrm("eval " + ckpt + " --format json --device cuda --storage bf16");
+  if (h.code == 0) {
+    const json jh = json::parse(h.out.substr(h.out.find('{')));
+    const double loss = j["all"]["lm_loss"].get<double>();
+    CHECK(std::abs(jh["all"]["lm_loss"].get<double>() - loss) <= 5e-2 * std::abs(loss));
+    for (const char* k : {"accuracy", "exact_accuracy", "q_halt_accuracy"}) {
+      CAPTURE(k);
+      CHECK(std::abs(jh["all"][k].get<double>() - j["all"][k].get<double>()) <= 20.0 / 200);
+    }
+  } else {
+    CHECK(h.code == 2);
+  }
   const auto bad = run_hrm("eval " + ckpt + " --gemm-math bf16");
   CHECK(bad.code == 2);
   CHECK(bad.out.find("--gemm-math: applies to the CUDA backend only") != std::string::npos);
+  const auto bad_storage = run_hrm("eval " + ckpt + " --storage bf16");
+  CHECK(bad_storage.code == 2);
+  CHECK(bad_storage.out.find("--storage: applies to the CUDA backend only") != std::string::npos);
 }
 
 TEST_CASE("hrm train: a rejected config does not start (exit 1), --force trains and records why it was rejected") {
@@ -228,6 +245,12 @@ TEST_CASE("bad input: resume with another model, data that does not fit the mode
   r = run_hrm("train " + cfg + " --gemm-math bf16 --quiet");  // the CPU backend multiplies in fp32 only
   CHECK(r.code == 2);
   CHECK(r.out.find("applies to the CUDA backend only") != std::string::npos);
+  r = run_hrm("train " + cfg + " --device cuda --storage fp16 --quiet");
+  CHECK(r.code == 2);
+  CHECK(r.out.find("--storage: 'fp16' is not a storage type") != std::string::npos);
+  r = run_hrm("train " + cfg + " --device cuda --storage bf16 --gemm-math tf32 --quiet");
+  CHECK(r.code == 2);
+  CHECK(r.out.find("bf16 storage multiplies bf16 on the tensor cores, not tf32") != std::string::npos);
   // Without a device (CUDA build) or without the CUDA backend: exit 2 saying which. A machine with
   // a device trains, on cuda.
   r = run_hrm("train " + cfg + " --device cuda --out " + (t / "cuda") + " --quiet");

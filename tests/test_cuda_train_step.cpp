@@ -228,7 +228,8 @@ TEST_CASE("cuda train step: the NCCL path at world size 1 gives the single-proce
   const TrainConfig tc;
   const World solo;
   TrainerState plain = initial_state(d, b), nccl = plain;
-  const std::unique_ptr<DeviceStep> with_nccl = cuda::make_train_step(d, b, solo, /*nccl_when_alone*/ true);
+  const std::unique_ptr<DeviceStep> with_nccl =
+      cuda::make_train_step(d, b, solo, cuda::Storage::fp32, /*nccl_when_alone*/ true);
   const std::unique_ptr<DeviceStep> without = cuda::make_train_step(d, b, solo);
   with_nccl->load(nccl);
   without->load(plain);

@@ -1,5 +1,5 @@
 // cmd_eval.cpp: `hrm eval CHECKPOINT [--config CONFIG] [--data DIR] [--format text|json]
-// [--predictions DIR] [--device cpu|cuda|auto] [--gemm-math ...] [KEY=VALUE...]`: HRM's evaluation of a
+// [--predictions DIR] [--device cpu|cuda|auto] [--storage ...] [--gemm-math ...] [KEY=VALUE...]`: HRM's evaluation of a
 // checkpoint on the test split, on the CPU or (--device cuda) on one GPU.
 //
 // The model shape comes from the checkpoint's stored config (hrmkit checkpoints) or from --config

@@ -262,7 +262,8 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
                  {"num_params", trainer.state().weights.layout.total},
                  {"estimated_host_bytes_per_rank", report.cpu_memory.per_gpu_bytes}};
   if (a.device.cuda()) {
-    ro.run_info["cuda_gemm_math"] = gemm_math_in_use();
+    ro.run_info["cuda_storage"] = storage_for(a.device, config);
+    ro.run_info["cuda_gemm_math"] = storage_for(a.device, config) == "bf16" ? "bf16" : gemm_math_in_use();
     ro.run_info["estimated_device_bytes_per_gpu"] = report.cuda_memory.per_gpu_bytes;
   }
   if (!resume.empty()) ro.run_info["resumed_from"] = resume;

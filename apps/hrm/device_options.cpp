@@ -18,9 +18,13 @@ void add_device_options(po::options_description& opts, DeviceOptions& o, const s
   opts.add_options()
       ("device", po::value(&o.device)->default_value("auto"),
        fmt::format("cpu | cuda | auto (auto = cpu; cuda: {} on one GPU per rank)", verb).c_str())
+      ("storage", po::value(&o.storage)->default_value("auto"),
+       "with --device cuda, the arrays' type: fp32 | bf16 | auto (bf16: HRM's own, bf16 activations and GEMMs with "
+       "fp32 master weights, gradients and optimizer; auto = bf16 for forward_dtype bfloat16 unless --gemm-math "
+       "says fp32 or tf32, else fp32)")
       ("gemm-math", po::value(&o.gemm_math)->default_value("auto"),
-       "with --device cuda, how the GEMMs multiply: fp32 | tf32 | bf16 | auto (auto = bf16 inputs, as HRM, for "
-       "forward_dtype bfloat16; fp32 for float32)");
+       "with --device cuda and fp32 storage, how the GEMMs multiply: fp32 | tf32 | bf16 | auto (auto = bf16 inputs, "
+       "as HRM, for forward_dtype bfloat16; fp32 for float32)");
 }
 
 void check_device_options(const DeviceOptions& o, const std::string& command) {
@@ -29,8 +33,14 @@ void check_device_options(const DeviceOptions& o, const std::string& command) {
   if (o.gemm_math != "auto" && o.gemm_math != "fp32" && o.gemm_math != "tf32" && o.gemm_math != "bf16")
     throw InputError("--gemm-math",
                      fmt::format("'{}' is not a GEMM mode; expected fp32, tf32, bf16 or auto", o.gemm_math));
-  if (o.gemm_math != "auto" && !o.cuda())
-    throw InputError("--gemm-math", "applies to the CUDA backend only", "add --device cuda, or leave --gemm-math out");
+  if (o.storage != "auto" && o.storage != "fp32" && o.storage != "bf16")
+    throw InputError("--storage", fmt::format("'{}' is not a storage type; expected fp32, bf16 or auto", o.storage));
+  for (const auto& [name, value] : {std::pair{"--storage", &o.storage}, std::pair{"--gemm-math", &o.gemm_math}})
+    if (*value != "auto" && !o.cuda())
+      throw InputError(name, "applies to the CUDA backend only", fmt::format("add --device cuda, or leave {} out", name));
+  if (o.storage == "bf16" && (o.gemm_math == "fp32" || o.gemm_math == "tf32"))
+    throw InputError("--gemm-math", fmt::format("bf16 storage multiplies bf16 on the tensor cores, not {}", o.gemm_math),
+                     "use --storage fp32 with --gemm-math fp32 or tf32, or leave --gemm-math out");
   if (!o.cuda()) return;
 #if defined(HRM_HAVE_CUDA)
   const std::string why = cuda::no_device_reason();
@@ -44,12 +54,21 @@ void check_device_options(const DeviceOptions& o, const std::string& command) {
 #endif
 }
 
+std::string storage_for(const DeviceOptions& o, const Config& config) {
+  if (o.storage != "auto") return o.storage;
+  const bool bf16_forward = config.arch.forward_dtype == "bfloat16";
+  return bf16_forward && (o.gemm_math == "auto" || o.gemm_math == "bf16") ? "bf16" : "fp32";
+}
+
 DeviceStepFactory device_step_factory(const DeviceOptions& o, const Config& config) {
   if (!o.cuda()) return {};
 #if defined(HRM_HAVE_CUDA)
   const std::string m = o.gemm_math != "auto" ? o.gemm_math : config.arch.forward_dtype == "bfloat16" ? "bf16" : "fp32";
   cuda::set_gemm_math(cuda::gemm_math_named(m));
-  return [](const HrmDims& d, std::int64_t batch, const World& w) { return cuda::make_train_step(d, batch, w); };
+  const cuda::Storage storage = cuda::storage_named(storage_for(o, config));
+  return [storage](const HrmDims& d, std::int64_t batch, const World& w) {
+    return cuda::make_train_step(d, batch, w, storage);
+  };
 #else
   (void)config;
   return {};  // check_device_options refused --device cuda in this build

@@ -2,6 +2,7 @@
 #include "trainer/cuda/cuda_train_step.hpp"
 
 #include <cmath>
+#include <type_traits>
 
 #include "trainer/cuda/model_device.hpp"
 #include "trainer/cuda/optimizers.hpp"
@@ -30,7 +31,9 @@ std::unique_ptr<Exchange> make_exchange(const World& world, const HrmDims& d, st
 #endif
 }
 
-class CudaTrainStep final : public DeviceStep {
+template <class T> class CudaTrainStep final : public DeviceStep {
+  static constexpr bool kBf16 = std::is_same_v<T, bf16>;
+
  public:
   CudaTrainStep(const HrmDims& d, std::int64_t batch, const World& world, bool nccl_when_alone)
       : exchange_(make_exchange(world, d, batch, nccl_when_alone)), world_(world), d_(d), b_(batch), act_(d, batch),
@@ -48,11 +51,12 @@ class CudaTrainStep final : public DeviceStep {
               d_.num_identifiers, d_.puzzle_ndim);
     HRM_CHECK(s.carry.steps.size() == static_cast<std::size_t>(b_), "CUDA step: a carry of {} slots for a batch of {}",
               s.carry.steps.size(), b_);
-    w_ = to_device(s.weights);
+    w_ = to_device<T>(s.weights);
+    if constexpr (kBf16) master_ = DeviceBuffer<float>(s.weights.params);
     m_ = DeviceBuffer<float>(s.adam_m);
     v_ = DeviceBuffer<float>(s.adam_v);
     grads_.resize(s.weights.params.size());
-    carry_ = to_device(s.carry);
+    carry_ = to_device<T>(s.carry);
   }
 
   DeviceStepResult step(const ActBatch& batch, const std::int32_t* min_halt_steps, double loss_scale, std::int64_t t,
@@ -92,14 +96,14 @@ class CudaTrainStep final : public DeviceStep {
     if (!std::isfinite(r.grad_sq)) check_finite_slab(t, "gradient", w_.layout, grads_.to_host());
     const std::vector<std::int32_t> host_ids = download(ids, rows);
     if (nd > 0) check_finite_puzzle_rows(t, "gradient", download(puzzle_grads, rows * nd), nd, host_ids, true);
-    adam_atan2_step(w_.params.data(), grads_.data(), m_.data(), v_.data(), n, t, lr, tc.beta1, tc.beta2,
-                    tc.weight_decay);
+    adam_atan2_step(master(), kBf16 ? bf16_params() : nullptr, grads_.data(), m_.data(), v_.data(), n, t, lr,
+                    tc.beta1, tc.beta2, tc.weight_decay);
     if (nd > 0)
       sign_sgd_step(w_.puzzle_emb.data(), d_.num_identifiers, nd, ids, puzzle_grads, rows, puzzle_lr,
                     tc.puzzle_emb_weight_decay);
     CudaOps::check_errors();
-    if (!std::isfinite(sum_squares(w_.params.data(), n)))
-      check_finite_slab(t, "parameter after the update", w_.layout, w_.params.to_host());
+    if (!std::isfinite(sum_squares(master(), n)))
+      check_finite_slab(t, "parameter after the update", w_.layout, master_params_to_host());
     if (nd > 0) {
       CudaOps::gather_rows(puzzle_rows_.data(), w_.puzzle_emb.data(), ids, rows, nd);
       check_finite_puzzle_rows(t, "parameter after the update", puzzle_rows_.to_host(), nd, host_ids, true);
@@ -113,7 +117,7 @@ class CudaTrainStep final : public DeviceStep {
   EvalResult evaluate(const DatasetSplit& test, const EvalOptions& o) override {
     HRM_CHECK(o.global_batch == b_ * o.world_size, "evaluation batch {} over {} ranks, the step's local batch is {}",
               o.global_batch, o.world_size, b_);
-    DeviceCarry carry = to_device(ActCarry<float>::initial(d_, b_));
+    DeviceCarry<T> carry = to_device<T>(ActCarry<float>::initial(d_, b_));
     const std::vector<std::int32_t> no_steps(static_cast<std::size_t>(b_), 0);
     const std::vector<std::uint8_t> all_halted(static_cast<std::size_t>(b_), 1);
     return evaluate_with(d_, test, o, [&](const ActBatch& batch, std::int64_t real, EvalPredictions* keep) {
@@ -125,7 +129,7 @@ class CudaTrainStep final : public DeviceStep {
       CudaOps::check_errors();
       if (keep) {
         const std::vector<std::int32_t> pred = download(act_.predictions().data(), real * d_.seq_len);
-        const std::vector<float> q = download(act_.q().data(), real * 2);
+        const std::vector<float> q = host_float(download(act_.q().data(), real * 2));
         keep->predictions.insert(keep->predictions.end(), pred.begin(), pred.end());
         for (std::int64_t i = 0; i < real; ++i) keep->q_halt.push_back(q[static_cast<std::size_t>(i * 2)]);
       }
@@ -135,6 +139,7 @@ class CudaTrainStep final : public DeviceStep {
 
   void store(TrainerState& s) override {
     to_host(s.weights, w_);
+    s.weights.params = master_params_to_host();
     s.adam_m = m_.to_host();
     s.adam_v = v_.to_host();
     to_host(s.carry, carry_);
@@ -145,12 +150,13 @@ class CudaTrainStep final : public DeviceStep {
   const World& world_;
   HrmDims d_;
   std::int64_t b_;
-  HrmAct<CudaOps, float> act_;
-  DeviceWeights w_;
+  HrmAct<CudaOps, T> act_;
+  DeviceWeights<T> w_;           // the model's weights: the master itself (fp32) or its bf16 copy
+  DeviceBuffer<float> master_;   // bf16 only: the fp32 master weights
   DeviceBuffer<float> m_, v_, grads_;
   DeviceBuffer<float> puzzle_grads_;  // (b, ndim)
   DeviceBuffer<float> puzzle_rows_;   // (W b, ndim): the updated rows of every rank, for the check
-  DeviceCarry carry_;
+  DeviceCarry<T> carry_;
   DeviceBatch batch_;
   DeviceBuffer<std::int32_t> min_halt_;
 
@@ -167,6 +173,29 @@ class CudaTrainStep final : public DeviceStep {
 #endif
   }
 
+  // The fp32 master weights (the optimizer's and the checkpoints'), and the bf16 working copy.
+  float* master() {
+    if constexpr (kBf16) {
+      return master_.data();
+    } else {
+      return w_.params.data();
+    }
+  }
+  bf16* bf16_params() {
+    if constexpr (kBf16) {
+      return w_.params.data();
+    } else {
+      return nullptr;
+    }
+  }
+  std::vector<float> master_params_to_host() const {
+    if constexpr (kBf16) {
+      return master_.to_host();
+    } else {
+      return w_.params.to_host();
+    }
+  }
+
   GradsReady hook() {
 #if defined(HRM_HAVE_NCCL)
     if (exchange_) return exchange_->slab_hook(grads_.data());
@@ -174,18 +203,27 @@ class CudaTrainStep final : public DeviceStep {
     return {};
   }
 
-  template <class T> static std::vector<T> download(const T* device, std::int64_t count) {
-    std::vector<T> host(static_cast<std::size_t>(count));
-    if (count > 0) CUDA_CHECK(cudaMemcpy(host.data(), device, host.size() * sizeof(T), cudaMemcpyDeviceToHost));
+  template <class U> static std::vector<U> download(const U* device, std::int64_t count) {
+    std::vector<U> host(static_cast<std::size_t>(count));
+    if (count > 0) CUDA_CHECK(cudaMemcpy(host.data(), device, host.size() * sizeof(U), cudaMemcpyDeviceToHost));
     return host;
   }
 };
 
 }  // namespace
 
-std::unique_ptr<DeviceStep> make_train_step(const HrmDims& d, std::int64_t batch, const World& world,
+const char* storage_name(Storage s) { return s == Storage::bf16 ? "bf16" : "fp32"; }
+
+Storage storage_named(const std::string& name) {
+  for (const Storage s : {Storage::fp32, Storage::bf16})
+    if (name == storage_name(s)) return s;
+  HRM_CHECK(false, "'{}' is not a CUDA storage type; expected fp32 or bf16", name);
+}
+
+std::unique_ptr<DeviceStep> make_train_step(const HrmDims& d, std::int64_t batch, const World& world, Storage storage,
                                             bool nccl_when_alone) {
-  return std::make_unique<CudaTrainStep>(d, batch, world, nccl_when_alone);
+  if (storage == Storage::bf16) return std::make_unique<CudaTrainStep<bf16>>(d, batch, world, nccl_when_alone);
+  return std::make_unique<CudaTrainStep<float>>(d, batch, world, nccl_when_alone);
 }
 
 bool train_step_has_nccl() {

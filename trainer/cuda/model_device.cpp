@@ -1,23 +1,45 @@
 // model_device.cpp: host <-> device copies of the model's state (model_device.hpp).
 #include "trainer/cuda/model_device.hpp"
 
+#include <type_traits>
+
 namespace hrm::cuda {
 
-DeviceWeights to_device(const HrmWeights<float>& w) {
-  DeviceWeights d;
+template <class T> std::vector<T> host_as(const std::vector<float>& v) {
+  if constexpr (std::is_same_v<T, float>) {
+    return v;
+  } else {
+    std::vector<T> out(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) out[i] = __float2bfloat16_rn(v[i]);
+    return out;
+  }
+}
+
+template <class T> std::vector<float> host_float(const std::vector<T>& v) {
+  if constexpr (std::is_same_v<T, float>) {
+    return v;
+  } else {
+    std::vector<float> out(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) out[i] = __bfloat162float(v[i]);
+    return out;
+  }
+}
+
+template <class T> DeviceWeights<T> to_device(const HrmWeights<float>& w) {
+  DeviceWeights<T> d;
   d.dims = w.dims;
   d.layout = w.layout;
-  d.params = DeviceBuffer<float>(w.params);
-  d.H_init = DeviceBuffer<float>(w.H_init);
-  d.L_init = DeviceBuffer<float>(w.L_init);
+  d.params = DeviceBuffer<T>(host_as<T>(w.params));
+  d.H_init = DeviceBuffer<T>(host_as<T>(w.H_init));
+  d.L_init = DeviceBuffer<T>(host_as<T>(w.L_init));
   d.puzzle_emb = DeviceBuffer<float>(w.puzzle_emb);
   return d;
 }
 
-DeviceCarry to_device(const ActCarry<float>& c) {
-  DeviceCarry d;
-  d.zH = DeviceBuffer<float>(c.zH);
-  d.zL = DeviceBuffer<float>(c.zL);
+template <class T> DeviceCarry<T> to_device(const ActCarry<float>& c) {
+  DeviceCarry<T> d;
+  d.zH = DeviceBuffer<T>(host_as<T>(c.zH));
+  d.zL = DeviceBuffer<T>(host_as<T>(c.zL));
   d.steps = DeviceBuffer<std::int32_t>(c.steps);
   d.halted = DeviceBuffer<std::uint8_t>(c.halted);
   upload(d.data, c.data);
@@ -32,21 +54,32 @@ void upload(DeviceBatch& dst, const ActBatch& src) {
   }
 }
 
-void to_host(HrmWeights<float>& dst, const DeviceWeights& src) {
-  dst.params = src.params.to_host();
-  dst.H_init = src.H_init.to_host();
-  dst.L_init = src.L_init.to_host();
+template <class T> void to_host(HrmWeights<float>& dst, const DeviceWeights<T>& src) {
+  dst.params = host_float(src.params.to_host());
+  dst.H_init = host_float(src.H_init.to_host());
+  dst.L_init = host_float(src.L_init.to_host());
   dst.puzzle_emb = src.puzzle_emb.to_host();
 }
 
-void to_host(ActCarry<float>& dst, const DeviceCarry& src) {
-  dst.zH = src.zH.to_host();
-  dst.zL = src.zL.to_host();
+template <class T> void to_host(ActCarry<float>& dst, const DeviceCarry<T>& src) {
+  dst.zH = host_float(src.zH.to_host());
+  dst.zL = host_float(src.zL.to_host());
   dst.steps = src.steps.to_host();
   dst.halted = src.halted.to_host();
   dst.data.inputs = src.data.inputs.to_host();
   dst.data.labels = src.data.labels.to_host();
   dst.data.puzzle_ids = src.data.puzzle_ids.to_host();
 }
+
+#define HRM_MODEL_DEVICE(T)                                                                   \
+  template std::vector<T> host_as<T>(const std::vector<float>&);                              \
+  template std::vector<float> host_float<T>(const std::vector<T>&);                           \
+  template DeviceWeights<T> to_device<T>(const HrmWeights<float>&);                           \
+  template DeviceCarry<T> to_device<T>(const ActCarry<float>&);                               \
+  template void to_host<T>(HrmWeights<float>&, const DeviceWeights<T>&);                      \
+  template void to_host<T>(ActCarry<float>&, const DeviceCarry<T>&);
+HRM_MODEL_DEVICE(float)
+HRM_MODEL_DEVICE(bf16)
+#undef HRM_MODEL_DEVICE
 
 }  // namespace hrm::cuda

@@ -13,7 +13,8 @@
 namespace hrm::cuda {
 namespace {
 
-__global__ void adam_atan2_kernel(float* p, const float* g, float* m, float* v, i64 n, AdamAtan2Scalars<float> s) {
+__global__ void adam_atan2_kernel(float* p, bf16* p_bf16, const float* g, float* m, float* v, i64 n,
+                                  AdamAtan2Scalars<float> s) {
   const i64 i = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
   const float gi = g[i];
@@ -23,7 +24,9 @@ __global__ void adam_atan2_kernel(float* p, const float* g, float* m, float* v, 
   v[i] = vi;
   const float denom = sqrtf(vi) / s.bc2_sqrt;
   const float angle = static_cast<float>(atan2(static_cast<double>(mi), static_cast<double>(denom)));
-  p[i] = fmaf(-s.step_size, angle, p[i] * s.wd_alpha);
+  const float pi = fmaf(-s.step_size, angle, p[i] * s.wd_alpha);
+  p[i] = pi;
+  if (p_bf16) p_bf16[i] = __float2bfloat16_rn(pi);
 }
 
 __global__ void sign_sgd_kernel(float* table, i64 table_rows, i64 ndim, const std::int32_t* ids, const float* grads,
@@ -55,11 +58,11 @@ double rounded_product(double a, double b) {
 
 }  // namespace
 
-void adam_atan2_step(float* p, const float* g, float* m, float* v, i64 n, i64 step, double lr, double beta1,
-                     double beta2, double weight_decay) {
+void adam_atan2_step(float* p, bf16* p_bf16, const float* g, float* m, float* v, i64 n, i64 step, double lr,
+                     double beta1, double beta2, double weight_decay) {
   const AdamAtan2Scalars<float> s = adam_atan2_scalars<float>(step, lr, beta1, beta2, weight_decay);
   if (n == 0) return;
-  adam_atan2_kernel<<<grid_for(n), kThreads, 0, stream()>>>(p, g, m, v, n, s);
+  adam_atan2_kernel<<<grid_for(n), kThreads, 0, stream()>>>(p, p_bf16, g, m, v, n, s);
   HRM_CUDA_CHECK_LAUNCH(adam_atan2_kernel);
 }
 
