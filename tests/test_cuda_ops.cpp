@@ -3,7 +3,8 @@
 // Modelled on ggml's test-backend-ops: a table of every op of the contract (trainer/ops/ops.hpp:
 // forward and backward, the data-moving, bias and ACT ops), of the two optimizer steps
 // (trainer/cuda/optimizers.hpp), of sum_squares and of the bf16 conversion and GEMM
-// (trainer/cuda/bf16.hpp), each run on fixed-seed inputs on the host (CpuOps, trainer/loop) and on
+// (trainer/cuda/bf16.hpp), and every op again in bf16 storage (T = cuda::bf16, against CpuOps float
+// on the same bf16-rounded inputs), each run on fixed-seed inputs on the host (CpuOps, trainer/loop) and on
 // the device, at HRM's Sudoku shape (T = 82, 8 heads of 64), ARC's sequence
 // length (T = 901) and an odd small shape. Each output is compared with a per-op tolerance (its
 // reason beside it):
@@ -77,6 +78,16 @@ constexpr double kTolSum = 5e-5;
 // term of outputs bounded by max |V| (2 in op_attention's fused row), summed in another order; a CPU
 // replay of the kernel's arithmetic erred by 1.7e-3 at most over T = 1..901: 4e-3.
 constexpr double kTolBf16Attention = 4e-3;
+// bf16 storage (T = cuda::bf16) against CpuOps float on the same bf16-rounded inputs: each output is
+// rounded to bf16 once (2^-9 of the element, at most 2^-9 of the scale), after fp32 arithmetic that
+// differs from the CPU's in order only: 4e-3 leaves room for one more such rounding.
+constexpr double kTolBf16 = 4e-3;
+// A chain of three bf16 roundings the CPU does not make (the embedding rounds after each of its
+// ops, as torch's bf16 ops do; its gradients are those rounded terms summed in fp32): 8e-3.
+constexpr double kTolBf16Chain = 8e-3;
+// bf16 attention: P (forward) and P and dS (backward) rounded to bf16 for their products, then the
+// output rounded: two to three roundings of 2^-9 per term of outputs bounded by the inputs: 1.5e-2.
+constexpr double kTolBf16AttentionOps = 1.5e-2;
 // The stablemax loss is float64 on both: only the vocabulary sum's order differs (2^-53 relative).
 constexpr double kTolF64 = 1e-12;
 
@@ -625,6 +636,276 @@ void op_bf16(const Shape& s, std::mt19937_64& rng) {
   check_output("linear_forward_bf16 y", d_y, y, kTolSum);
 }
 
+// --- bf16 storage rows: every op in T = cuda::bf16 against CpuOps float on bf16-rounded inputs ------
+
+using hrm::cuda::bf16;
+using Bvec = std::vector<bf16>;
+
+Fvec rounded(const Fvec& v) {
+  Fvec r(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) r[i] = __bfloat162float(__float2bfloat16_rn(v[i]));
+  return r;
+}
+Bvec as_bf16(const Fvec& v) {
+  Bvec r(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) r[i] = __float2bfloat16_rn(v[i]);
+  return r;
+}
+Fvec widened(const Bvec& v) {
+  Fvec r(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) r[i] = __bfloat162float(v[i]);
+  return r;
+}
+Guarded<bf16> bf16_nans(i64 count) { return Guarded<bf16>(as_bf16(nans(count))); }
+void check_bf16(const std::string& what, const Guarded<bf16>& dev, const Fvec& ref, double tol) {
+  compare(what + " (bf16)", widened(dev.result(what)), ref, tol);
+}
+
+void op_linear_bf16(const Shape& s, std::mt19937_64& rng) {
+  const i64 n = s.n(), in = s.D(), out = 3 * s.D();
+  const Fvec x = rounded(uniform(rng, n * in)), w = rounded(uniform(rng, out * in)), dy = rounded(uniform(rng, n * out));
+  Fvec y(n * out);
+  CpuOps::linear_forward(y.data(), x.data(), w.data(), n, in, out);
+  Guarded<bf16> d_x(as_bf16(x)), d_w(as_bf16(w)), d_dy(as_bf16(dy)), d_y(bf16_nans(n * out));
+  CudaOps::linear_forward(d_y.get(), d_x.get(), d_w.get(), n, in, out);
+  check_bf16("linear_forward y", d_y, y, kTolBf16);
+  for (bool acc : {false, true}) {
+    Fvec gw = uniform(rng, out * in), gx = acc ? rounded(uniform(rng, n * in)) : nans(n * in);
+    Guarded<float> d_gw(gw);  // weight gradients: fp32 (acc_t), accumulated
+    Guarded<bf16> d_gx(as_bf16(gx));
+    CudaOps::linear_backward(d_gx.get(), d_gw.get(), d_dy.get(), d_x.get(), d_w.get(), n, in, out, acc);
+    CpuOps::linear_backward(gx.data(), gw.data(), dy.data(), x.data(), w.data(), n, in, out, acc);
+    check_bf16(acc ? "linear_backward dx (+=)" : "linear_backward dx (=)", d_gx, gx, kTolBf16);
+    // bf16 products are exact in fp32: only the order of the fp32 sums differs.
+    check_output("linear_backward dw (+=, fp32 from bf16 inputs)", d_gw, gw, kTolSum);
+  }
+}
+
+void op_rms_norm_bf16(const Shape& s, std::mt19937_64& rng) {
+  const i64 n = s.n(), d = s.D();
+  const Fvec x = rounded(uniform(rng, n * d, 3.0f)), residual = rounded(uniform(rng, n * d, 3.0f));
+  const Fvec dy = rounded(uniform(rng, n * d));
+  // HRM rounds the residual sum to bf16 before the norm reads it: the reference is the CPU's norm of
+  // that rounded sum.
+  Fvec sum(n * d), y(n * d), rstd(n), dx(n * d);
+  CpuOps::add(sum.data(), x.data(), residual.data(), n * d);
+  sum = rounded(sum);
+  CpuOps::rms_norm_forward<float>(y.data(), rstd.data(), sum.data(), nullptr, n, d, 1e-5);
+  Guarded<bf16> d_x(as_bf16(x)), d_residual(as_bf16(residual)), d_y(bf16_nans(n * d));
+  Guarded<float> d_rstd(nans(n));
+  CudaOps::rms_norm_forward(d_y.get(), d_rstd.get(), d_x.get(), d_residual.get(), n, d, 1e-5);
+  check_bf16("rms_norm_forward y (x + residual)", d_y, y, kTolBf16);
+  check_output("rms_norm_forward rstd (fp32, x + residual in bf16)", d_rstd, rstd, kTolSum);
+  const Fvec y_r = rounded(y);
+  CpuOps::rms_norm_backward(dx.data(), dy.data(), y_r.data(), rstd.data(), n, d);
+  Guarded<bf16> c_y(as_bf16(y_r)), d_dy(as_bf16(dy));
+  Guarded<float> c_rstd(rstd);
+  CudaOps::rms_norm_backward(d_dy.get(), d_dy.get(), c_y.get(), c_rstd.get(), n, d);
+  check_bf16("rms_norm_backward dx (in place)", d_dy, dx, kTolBf16);
+}
+
+void op_rope_bf16(const Shape& s, std::mt19937_64& rng) {
+  const i64 T = s.tokens(), hd = s.head_dim, count = s.n() * 3 * s.D();
+  Fvec cos(T * hd), sin(T * hd);
+  CpuOps::rope_tables(cos.data(), sin.data(), T, hd, 10000.0);
+  Guarded<float> d_cos(cos), d_sin(sin);  // the tables are fp32 (acc_t)
+  for (bool backward : {false, true}) {
+    Fvec qkv = rounded(uniform(rng, count));
+    Guarded<bf16> d_qkv(as_bf16(qkv));
+    if (backward) {
+      CpuOps::rope_backward(qkv.data(), cos.data(), sin.data(), s.batch, T, s.heads, hd);
+      CudaOps::rope_backward(d_qkv.get(), d_cos.get(), d_sin.get(), s.batch, T, s.heads, hd);
+    } else {
+      CpuOps::rope_forward(qkv.data(), cos.data(), sin.data(), s.batch, T, s.heads, hd);
+      CudaOps::rope_forward(d_qkv.get(), d_cos.get(), d_sin.get(), s.batch, T, s.heads, hd);
+    }
+    check_bf16(backward ? "rope_backward dqkv" : "rope_forward qkv", d_qkv, qkv, kTolBf16);
+  }
+}
+
+void op_attention_bf16(const Shape& s, std::mt19937_64& rng) {
+  const i64 b = s.batch, T = s.tokens(), H = s.heads, hd = s.head_dim, n = s.n(), D = s.D();
+  const Fvec qkv = rounded(uniform(rng, n * 3 * D, 2.0f)), dout = rounded(uniform(rng, n * D));
+  Fvec out(n * D), probs(b * H * T * T), dqkv(n * 3 * D);
+  CpuOps::attention_forward(out.data(), probs.data(), qkv.data(), b, T, H, hd);
+  CpuOps::attention_backward(dqkv.data(), dout.data(), qkv.data(), probs.data(), b, T, H, hd);
+  Guarded<bf16> d_qkv(as_bf16(qkv)), d_dout(as_bf16(dout));
+  for (bool saved : {true, false}) {  // unsaved with head size 64: the fused forward
+    const std::string how = saved ? " (probs saved)" : " (probs not kept)";
+    Guarded<bf16> d_out(bf16_nans(n * D)), d_dqkv(bf16_nans(n * 3 * D));
+    Guarded<float> d_probs(nans(saved ? b * H * T * T : 0));
+    CudaOps::attention_forward(d_out.get(), saved ? d_probs.get() : nullptr, d_qkv.get(), b, T, H, hd);
+    check_bf16("attention_forward out" + how, d_out, out, kTolBf16AttentionOps);
+    // Q K^T of bf16 values is exact in fp32 products: P differs by the sums' order only.
+    if (saved) check_output("attention_forward probs (fp32)", d_probs, probs, kTolSum);
+    CudaOps::attention_backward(d_dqkv.get(), d_dout.get(), d_qkv.get(), saved ? d_probs.get() : nullptr, b, T, H,
+                                hd);
+    check_bf16("attention_backward dqkv" + how, d_dqkv, dqkv, kTolBf16AttentionOps);
+  }
+}
+
+void op_swiglu_bf16(const Shape& s, std::mt19937_64& rng) {
+  const i64 n = s.n(), I = s.inter;
+  const Fvec gu = rounded(uniform(rng, n * 2 * I, 4.0f)), dh = rounded(uniform(rng, n * I));
+  Fvec h(n * I), dgu(n * 2 * I);
+  CpuOps::swiglu_forward(h.data(), gu.data(), n, I);
+  CpuOps::swiglu_backward(dgu.data(), dh.data(), gu.data(), n, I);
+  Guarded<bf16> d_gu(as_bf16(gu)), d_dh(as_bf16(dh)), d_h(bf16_nans(n * I)), d_dgu(bf16_nans(n * 2 * I));
+  CudaOps::swiglu_forward(d_h.get(), d_gu.get(), n, I);
+  CudaOps::swiglu_backward(d_dgu.get(), d_dh.get(), d_gu.get(), n, I);
+  check_bf16("swiglu_forward h", d_h, h, kTolBf16);
+  check_bf16("swiglu_backward dgu", d_dgu, dgu, kTolBf16);
+}
+
+void op_add_bf16(const Shape& s, std::mt19937_64& rng) {
+  const i64 count = s.n() * s.D();
+  const Fvec a = rounded(uniform(rng, count)), b = rounded(uniform(rng, count));
+  Fvec y(count);
+  CpuOps::add(y.data(), a.data(), b.data(), count);
+  Guarded<bf16> d_a(as_bf16(a)), d_b(as_bf16(b)), d_y(bf16_nans(count));
+  CudaOps::add(d_y.get(), d_a.get(), d_b.get(), count);
+  check_bf16("add y", d_y, y, kTolBf16);
+}
+
+void op_embedding_bf16(const Shape& s, std::mt19937_64& rng) {
+  const i64 b = s.batch, S = s.seq, P = s.prefix, d = s.D(), T = s.tokens(), vocab = s.vocab;
+  const std::vector<i32> inputs = ids(rng, b * S, vocab);
+  const Fvec tok = rounded(uniform(rng, vocab * d)), puzzle = rounded(uniform(rng, b * P * d));
+  const Fvec pos = rounded(uniform(rng, T * d)), dx = rounded(uniform(rng, b * T * d));
+  Guarded<i32> d_inputs(inputs);
+  Guarded<bf16> d_tok(as_bf16(tok)), d_puzzle(as_bf16(puzzle)), d_pos(as_bf16(pos)), d_dx(as_bf16(dx));
+  for (bool learned : {true, false}) {
+    const std::string how = learned ? " (puzzle rows, learned positions)" : " (no puzzle rows, RoPE)";
+    Fvec x(b * T * d);
+    CpuOps::embedding_forward(x.data(), inputs.data(), tok.data(), learned ? puzzle.data() : nullptr,
+                              learned ? pos.data() : nullptr, b, S, P, d);
+    Guarded<bf16> d_x(bf16_nans(b * T * d));
+    CudaOps::embedding_forward(d_x.get(), d_inputs.get(), d_tok.get(), learned ? d_puzzle.get() : nullptr,
+                               learned ? d_pos.get() : nullptr, b, S, P, d);
+    check_bf16("embedding_forward x" + how, d_x, x, kTolBf16Chain);
+    Fvec dtok = uniform(rng, vocab * d), dpos = uniform(rng, T * d), dpuzzle = nans(b * P * d);
+    Guarded<float> g_tok(dtok), g_pos(dpos), g_puzzle(dpuzzle);  // fp32 gradients (acc_t)
+    CpuOps::embedding_backward(dtok.data(), learned ? dpuzzle.data() : nullptr, learned ? dpos.data() : nullptr,
+                               dx.data(), inputs.data(), b, S, P, d);
+    CudaOps::embedding_backward(g_tok.get(), learned ? g_puzzle.get() : nullptr, learned ? g_pos.get() : nullptr,
+                                d_dx.get(), d_inputs.get(), b, S, P, d);
+    check_output("embedding_backward dtok (bf16 dx)" + how, g_tok, dtok, kTolBf16Chain);
+    check_output("embedding_backward dpos (bf16 dx)" + how, g_pos, dpos, kTolBf16Chain);
+    if (learned) check_output("embedding_backward dpuzzle (bf16 dx)", g_puzzle, dpuzzle, kTolBf16Chain);
+  }
+}
+
+void op_token_loss_bf16(const Shape& s, std::mt19937_64& rng) {
+  const i64 b = s.batch, S = s.seq, V = s.vocab;
+  const Fvec logits = rounded(uniform(rng, b * S * V, 3.0f));
+  const std::vector<i32> lab = labels(rng, b, S, V);
+  const std::vector<double> scale(b, 0.5);
+  Guarded<bf16> d_logits(as_bf16(logits));
+  Guarded<i32> d_lab(lab);
+  Guarded<double> d_scale(scale);
+  for (LossType type : {LossType::stablemax, LossType::softmax}) {
+    const std::string how = type == LossType::stablemax ? " (stablemax)" : " (softmax)";
+    std::vector<SeqLoss> seq(b);
+    std::vector<i32> argmax(b * S);
+    CpuOps::token_loss_forward(seq.data(), argmax.data(), logits.data(), lab.data(), b, S, V, type);
+    Guarded<SeqLoss> d_seq(std::vector<SeqLoss>(b, SeqLoss{-1.0, -1, -1}));
+    Guarded<i32> d_argmax(std::vector<i32>(b * S, -1));
+    CudaOps::token_loss_forward(d_seq.get(), d_argmax.get(), d_logits.get(), d_lab.get(), b, S, V, type);
+    // The same rounded logits on both: the argmax (bf16 ties included: the first wins) is exact.
+    compare_exact("token_loss_forward argmax (bf16 logits)" + how, d_argmax.result("argmax"), argmax);
+    const std::vector<SeqLoss> got = d_seq.result("token_loss_forward seq" + how);
+    for (i64 i = 0; i < b; ++i) {
+      CHECK(got[i].correct == seq[i].correct);
+      const double err = std::abs(got[i].loss - seq[i].loss) / std::max(std::abs(seq[i].loss), 1.0);
+      if (!(err <= (type == LossType::stablemax ? kTolF64 : kTolElem)))
+        FAIL_CHECK("token_loss_forward loss (bf16 logits)" << how << " of sequence " << i << ": error " << err);
+    }
+    Fvec dlogits(b * S * V);
+    CpuOps::token_loss_backward(dlogits.data(), logits.data(), lab.data(), scale.data(), b, S, V, type);
+    Guarded<bf16> d_dlogits(bf16_nans(b * S * V));
+    CudaOps::token_loss_backward(d_dlogits.get(), d_logits.get(), d_lab.get(), d_scale.get(), b, S, V, type);
+    check_bf16("token_loss_backward dlogits" + how, d_dlogits, dlogits, kTolBf16);
+  }
+  CudaOps::check_errors();
+}
+
+// The data-moving ops, the Q head's bias and the ACT ops in bf16: moves and comparisons exact, adds
+// and the Q target / gradient rounded once, the bias gradient and the metrics in fp32.
+void op_small_ops_bf16(const Shape& s, std::mt19937_64& rng) {
+  const i64 rows = s.batch, T = s.tokens(), D = s.D(), TD = T * D, SD = s.seq * D, P = s.prefix;
+  const Fvec z = rounded(uniform(rng, rows * TD)), row0 = rounded(uniform(rng, rows * D));
+  Guarded<bf16> d_z(as_bf16(z)), d_row0(as_bf16(row0)), d_dz(bf16_nans(rows * TD));
+  Fvec dz(rows * TD);
+  CpuOps::fill(dz.data(), 0.0f, rows * TD);
+  CpuOps::copy_rows(dz.data() + P * D, TD, z.data() + P * D, TD, rows, SD);
+  CpuOps::add_rows(dz.data(), TD, row0.data(), D, rows, D);
+  CudaOps::fill(d_dz.get(), __float2bfloat16_rn(0.0f), rows * TD);
+  CudaOps::copy_rows(d_dz.get() + P * D, TD, d_z.get() + P * D, TD, rows, SD);
+  CudaOps::add_rows(d_dz.get(), TD, d_row0.get(), D, rows, D);
+  check_bf16("fill + copy_rows + add_rows", d_dz, dz, kTolBf16);
+  const Fvec table = uniform(rng, 7 * D);  // the puzzle table: fp32 (acc_t); the rows gathered as bf16
+  const std::vector<i32> row_ids = ids(rng, rows, 7);
+  Fvec gathered(rows * D);
+  CpuOps::gather_rows(gathered.data(), table.data(), row_ids.data(), rows, D);
+  Guarded<float> d_table(table);
+  Guarded<i32> d_ids(row_ids);
+  Guarded<bf16> d_gathered(bf16_nans(rows * D));
+  CudaOps::gather_rows(d_gathered.get(), d_table.get(), d_ids.get(), rows, D);
+  check_bf16("gather_rows (fp32 table, rows rounded)", d_gathered, rounded(gathered), kTolExact);
+
+  const i64 b = s.n(), max_steps = 3;
+  Fvec q = rounded(uniform(rng, b * 2, 4.0f)), db = uniform(rng, 2);
+  const Fvec bias = rounded(uniform(rng, 2)), q_next = rounded(uniform(rng, b * 2, 4.0f));
+  Guarded<bf16> d_q(as_bf16(q)), d_bias(as_bf16(bias)), d_qn(as_bf16(q_next));
+  Guarded<float> d_db(db);
+  CpuOps::bias_backward(db.data(), q.data(), b, 2);
+  CudaOps::bias_backward(d_db.get(), d_q.get(), b, 2);
+  check_output("bias_backward db (fp32 sums of bf16 rows, in order)", d_db, db, kTolExact);
+  CpuOps::bias_add(q.data(), bias.data(), b, 2);
+  CudaOps::bias_add(d_q.get(), d_bias.get(), b, 2);
+  check_bf16("bias_add y", d_q, q, kTolBf16);
+  q = widened(d_q.result("q"));  // the device's rounded q from here on, on both sides
+  std::vector<i32> steps = ids(rng, b, max_steps), min_halt = ids(rng, b, max_steps + 1);
+  std::vector<std::uint8_t> halted(b, 0);
+  std::vector<SeqLoss> seq(b);
+  for (i64 i = 0; i < b; ++i) seq[i] = {0.1 * static_cast<double>(i % 7), static_cast<i32>(i % 3), 2};
+  Guarded<i32> d_steps(steps), d_min(min_halt);
+  Guarded<std::uint8_t> d_halted(halted);
+  Guarded<SeqLoss> d_seq(seq);
+  CpuOps::act_halt(steps.data(), halted.data(), q.data(), min_halt.data(), b, max_steps, true);
+  CudaOps::act_halt(d_steps.get(), d_halted.get(), d_q.get(), d_min.get(), b, max_steps, true);
+  compare_exact("act_halt halted (bf16 q)", d_halted.result("halted"), halted);
+  Fvec target(b), dq(b * 2);
+  CpuOps::act_q_grad(target.data(), dq.data(), q.data(), q_next.data(), seq.data(), steps.data(), b, max_steps, true,
+                     0.25);
+  Guarded<bf16> d_target(bf16_nans(b)), d_dq(bf16_nans(b * 2));
+  CudaOps::act_q_grad(d_target.get(), d_dq.get(), d_q.get(), d_qn.get(), d_seq.get(), d_steps.get(), b, max_steps,
+                      true, 0.25);
+  check_bf16("act_q_grad target", d_target, target, kTolBf16);
+  check_bf16("act_q_grad dq", d_dq, dq, kTolBf16);
+  hrm::ops::ActStepStats cpu, dev;
+  const Fvec target_r = widened(d_target.result("target"));
+  CpuOps::act_metrics(&cpu, seq.data(), q.data(), target_r.data(), halted.data(), steps.data(), b, true);
+  Guarded<hrm::ops::ActStepStats> d_stats(std::vector<hrm::ops::ActStepStats>(1));
+  CudaOps::act_metrics(d_stats.get(), d_seq.get(), d_q.get(), d_target.get(), d_halted.get(), d_steps.get(), b, true);
+  CudaOps::download(&dev, d_stats.get(), 1);
+  if (!(std::abs(dev.total - cpu.total) / std::max(std::abs(cpu.total), 1.0) <= kTolElem))
+    FAIL_CHECK("act_metrics total (bf16 q): cuda " << dev.total << ", cpu " << cpu.total);
+  CHECK(dev.q_halt_accuracy == cpu.q_halt_accuracy);
+  CHECK(dev.count == cpu.count);
+}
+
+// AdamATan2's bf16 working copy: the updated fp32 master rounded to nearest even, bit for bit.
+void op_adam_bf16_copy(const Shape& s, std::mt19937_64& rng) {
+  const i64 n = s.n() * s.D();
+  Fvec v = uniform(rng, n, 1e-4f);
+  for (float& x : v) x = std::abs(x);
+  Guarded<float> d_p(uniform(rng, n)), d_m(uniform(rng, n, 0.01f)), d_v(v), d_g(uniform(rng, n, 0.1f));
+  Guarded<bf16> d_copy(bf16_nans(n));
+  hrm::cuda::adam_atan2_step(d_p.get(), d_copy.get(), d_g.get(), d_m.get(), d_v.get(), n, 1, 1e-4, 0.9, 0.95, 0.1);
+  check_bf16("adam_atan2 bf16 copy", d_copy, rounded(d_p.result("p")), kTolExact);
+}
+
 struct Row {
   const char* family;
   const char* name;
@@ -646,6 +927,16 @@ const Row kRows[] = {
     {"bias", "bias_add+bias_backward", op_bias},
     {"act", "act_reset+act_halt+act_q_grad+act_metrics", op_act},
     {"sum_squares", "sum_squares", op_sum_squares},
+    {"bf16_storage", "linear (bf16 storage)", op_linear_bf16},
+    {"bf16_storage", "rms_norm (bf16 storage)", op_rms_norm_bf16},
+    {"bf16_storage", "rope (bf16 storage)", op_rope_bf16},
+    {"bf16_storage", "attention (bf16 storage)", op_attention_bf16},
+    {"bf16_storage", "swiglu (bf16 storage)", op_swiglu_bf16},
+    {"bf16_storage", "add (bf16 storage)", op_add_bf16},
+    {"bf16_storage", "embedding (bf16 storage)", op_embedding_bf16},
+    {"bf16_storage", "token_loss (bf16 storage)", op_token_loss_bf16},
+    {"bf16_storage", "memory+bias+act (bf16 storage)", op_small_ops_bf16},
+    {"bf16_storage", "adam_atan2 bf16 copy (bf16 storage)", op_adam_bf16_copy},
 };
 
 void run_family(const std::string& family) {
@@ -683,6 +974,9 @@ TEST_CASE("cuda op parity: the ACT ops (reset, halt, Q target and gradient, metr
   run_family("act");
 }
 TEST_CASE("cuda op parity: sum_squares against a float64 host sum") { run_family("sum_squares"); }
+TEST_CASE("cuda op parity: every op in bf16 storage against CpuOps on the same bf16-rounded inputs") {
+  run_family("bf16_storage");
+}
 
 TEST_CASE("cuda input checks: a negative token id, a bad label, a puzzle id outside the table or a negative gathered row id throws at check_errors, once") {
   require_device();

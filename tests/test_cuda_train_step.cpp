@@ -1,5 +1,5 @@
 // test_cuda_train_step.cpp: the CUDA trainer's whole step (trainer/cuda/cuda_train_step.hpp:
-// HrmAct<CudaOps, float>, AdamATan2 and sign-SGD on the device) against the CPU trainer's
+// HrmAct<CudaOps, T>, AdamATan2 and sign-SGD on the device; T = float, and bf16 storage) against the CPU trainer's
 // (HrmAct<CpuOps, float> and trainer/loop's apply_optimizers), on a small model with a puzzle
 // embedding, RoPE, Q continue (halt_max_steps 4) and exploration: one step from HRM's initial carry,
 // then further steps on the carried state (halted slots restart, the others continue). With NCCL: the
@@ -217,20 +217,88 @@ TEST_CASE("cuda train step: bf16 GEMM inputs (hrm train's mode for bfloat16) sta
   check_reduced_math(cuda::GemmMath::bf16, 5e-2, 1e-1);
 }
 
+// bf16 storage (HRM's own precision, hrm train's default for forward_dtype = "bfloat16"): bf16
+// activations, carry and weight copy, bf16 GEMMs, fp32 master weights, gradients and optimizer.
+// Against the CPU's fp32 step: every activation rounded to bf16 (2^-9), over the same few layers as
+// the bf16 GEMM mode above plus the roundings of the stored activations: the loss within 5e-2 and the
+// gradient's sum of squares within 1e-1 (reasoned, not measured). The master weights after one step:
+// AdamATan2's first step moves each weight by lr * atan2(m, sqrt(v)), which depends on the sign of the
+// gradient only, so a weight differs by at most 2 lr (a gradient near 0 that flips sign). A
+// broken op is O(1) off; and the step must differ from the fp32 step (bf16 took effect).
+TEST_CASE("cuda train step: bf16 storage (HRM's precision) stays within 5e-2 of the CPU step, fp32 master weights") {
+  require_device();
+  const HrmDims d = small_dims();
+  const i64 b = 4;
+  const TrainConfig tc;
+  const double lr = 1e-4, plr = 1e-2;
+  TrainerState cpu = initial_state(d, b), dev = cpu, fp32 = cpu;
+  HrmAct<CpuOps, float> act(d, b);
+  std::vector<float> grads(cpu.weights.layout.total), puzzle_grads(b * d.puzzle_ndim);
+  std::mt19937_64 g(9);
+  const ActBatch batch = random_batch(d, b, g);
+  const std::vector<std::int32_t> min_halt(b, 1);
+  const ActStepStats s = act.train_step(cpu.weights, cpu.carry, batch, min_halt.data(), 1.0 / b, grads.data(),
+                                        puzzle_grads.data());
+  double sq = 0;
+  for (float x : grads) sq += static_cast<double>(x) * x;
+  apply_optimizers(cpu.weights, cpu.adam_m, cpu.adam_v, grads, cpu.carry.data.puzzle_ids.data(), puzzle_grads.data(),
+                   b, 1, lr, plr, tc);
+  const World solo;
+  const std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b, solo, cuda::Storage::bf16);
+  const std::unique_ptr<DeviceStep> exact = cuda::make_train_step(d, b, solo, cuda::Storage::fp32);
+  step->load(dev);
+  exact->load(fp32);
+  const DeviceStepResult r = step->step(batch, min_halt.data(), 1.0 / b, 1, lr, plr, tc);
+  const DeviceStepResult e = exact->step(batch, min_halt.data(), 1.0 / b, 1, lr, plr, tc);
+  step->store(dev);
+  compare_value("loss total (bf16 storage)", r.stats.total, s.total, 5e-2);
+  compare_value("lm_loss (bf16 storage)", r.stats.lm_loss, s.lm_loss, 5e-2);
+  compare_value("gradient sum of squares (bf16 storage)", r.grad_sq, sq, 1e-1);
+  CHECK(r.grad_sq != e.grad_sq);
+  compare("master parameters after one step (bf16 storage)", dev.weights.params, cpu.weights.params, 2 * lr + 1e-6);
+  compare("carry z_H (bf16 storage, widened)", dev.carry.zH, cpu.carry.zH, 5e-2);
+  CHECK(dev.carry.data.inputs == cpu.carry.data.inputs);
+}
+
+// Without a step in between, load then store must give back the fp32 state: the master weights, the
+// moments and the puzzle table bit for bit (the bf16 copy is only the model's), H_init / L_init
+// exactly (bf16 values already), the carry rounded to bf16 once.
+TEST_CASE("cuda train step: bf16 storage keeps the fp32 master state through load and store") {
+  require_device();
+  const HrmDims d = small_dims();
+  const i64 b = 4;
+  TrainerState s = initial_state(d, b), back = s;
+  std::mt19937_64 g(10);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  for (auto& v : s.carry.zH) v = n(g);
+  for (auto& v : s.adam_m) v = n(g);
+  const World solo;
+  const std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b, solo, cuda::Storage::bf16);
+  step->load(s);
+  step->store(back);
+  CHECK(back.weights.params == s.weights.params);
+  CHECK(back.weights.H_init == s.weights.H_init);
+  CHECK(back.weights.L_init == s.weights.L_init);
+  CHECK(back.weights.puzzle_emb == s.weights.puzzle_emb);
+  CHECK(back.adam_m == s.adam_m);
+  std::vector<float> zH_r(s.carry.zH.size());
+  for (std::size_t i = 0; i < zH_r.size(); ++i) zH_r[i] = round_to_bf16(s.carry.zH[i]);
+  CHECK(back.carry.zH == zH_r);
+}
+
 #if defined(HRM_HAVE_NCCL)
 // A sum over one rank is its own value and a gather of one rank its own rows, so the NCCL path at
 // world size 1 must give the plain step's bits exactly; a part summed before the backward finished
 // it, a gather of the wrong rows or a missing stream wait shows as a difference (or a race).
-TEST_CASE("cuda train step: the NCCL path at world size 1 gives the single-process step's bits over six steps") {
-  require_device();
+namespace {
+void check_nccl_alone(cuda::Storage storage) {
   const HrmDims d = small_dims();
   const i64 b = 4;
   const TrainConfig tc;
   const World solo;
   TrainerState plain = initial_state(d, b), nccl = plain;
-  const std::unique_ptr<DeviceStep> with_nccl =
-      cuda::make_train_step(d, b, solo, cuda::Storage::fp32, /*nccl_when_alone*/ true);
-  const std::unique_ptr<DeviceStep> without = cuda::make_train_step(d, b, solo);
+  const std::unique_ptr<DeviceStep> with_nccl = cuda::make_train_step(d, b, solo, storage, /*nccl_when_alone*/ true);
+  const std::unique_ptr<DeviceStep> without = cuda::make_train_step(d, b, solo, storage);
   with_nccl->load(nccl);
   without->load(plain);
   std::mt19937_64 g(8);
@@ -252,6 +320,15 @@ TEST_CASE("cuda train step: the NCCL path at world size 1 gives the single-proce
   CHECK(nccl.adam_v == plain.adam_v);
   CHECK(nccl.carry.zH == plain.carry.zH);
   CHECK(nccl.carry.halted == plain.carry.halted);
+}
+}  // namespace
+
+TEST_CASE("cuda train step: the NCCL path at world size 1 gives the single-process step's bits over six steps") {
+  require_device();
+  for (const cuda::Storage storage : {cuda::Storage::fp32, cuda::Storage::bf16}) {
+    CAPTURE(cuda::storage_name(storage));
+    check_nccl_alone(storage);
+  }
 }
 #endif
 
@@ -282,6 +359,28 @@ TEST_CASE("cuda train step: evaluation on the device gives the CPU evaluation's 
   CHECK(dev_pred.puzzle_ids == cpu_pred.puzzle_ids);
   CHECK(dev_pred.predictions == cpu_pred.predictions);
   compare("final q_halt logits", dev_pred.q_halt, cpu_pred.q_halt, kTolGrad);
+}
+
+// The same evaluation in bf16 storage: 4 segments of bf16 activations (reasoned, not measured): the
+// losses within 5e-2, the token accuracy within 0.05 (argmaxes near a tie may flip), the counts and
+// steps exact (evaluation halts at halt_max_steps only).
+TEST_CASE("cuda train step: evaluation in bf16 storage stays within 5e-2 of the CPU evaluation") {
+  require_device();
+  const DatasetSplit test = DatasetSplit::open(hrm_test::sudoku_1k_dataset(), "test");
+  const HrmDims d = small_dims(test.meta().vocab_size, test.meta().seq_len, test.meta().num_puzzle_identifiers);
+  const i64 b = 6;
+  TrainerState s = initial_state(d, b);
+  EvalOptions o;
+  o.global_batch = b;
+  const EvalResult cpu = evaluate(s.weights, test, o);
+  const World solo;
+  const std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b, solo, cuda::Storage::bf16);
+  step->load(s);
+  const EvalResult dev = step->evaluate(test, o);
+  CHECK(dev.metrics.at("count") == cpu.metrics.at("count"));
+  CHECK(dev.metrics.at("steps") == cpu.metrics.at("steps"));
+  for (const char* k : {"lm_loss", "q_halt_loss"}) compare_value(k, dev.metrics.at(k), cpu.metrics.at(k), 5e-2);
+  CHECK(std::abs(dev.metrics.at("accuracy") - cpu.metrics.at("accuracy")) <= 0.05);
 }
 
 // The whole trainer (sampler, schedule, carry, both optimizers, evaluation) on the CUDA step against
