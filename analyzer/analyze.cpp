@@ -92,6 +92,13 @@ ScheduleView schedule_view(const Config& c, const Census& census, const ReplayRe
 
 }  // namespace
 
+MemoryEstimate cuda_memory_in(const Report& r, bool bf16_storage) {
+  const Config& c = r.config;
+  const ModelShape shape = model_shape(c.arch, c.puzzle_emb_ndim(), r.census.seq_len, r.census.vocab_size);
+  return estimate_cuda_memory(shape, c.arch.pos_encodings == "learned", r.census.num_puzzle_identifiers,
+                              c.puzzle_emb_ndim(), r.per_gpu_batch, c.hardware.num_gpus, bf16_storage);
+}
+
 Report analyze(const Config& config, const AnalyzeOptions& opts) {
   Report rep;
   rep.config = config;
@@ -124,17 +131,17 @@ Report analyze(const Config& config, const AnalyzeOptions& opts) {
   if (rep.model_family == "hrm") {
     rep.cpu_memory = estimate_cpu_memory(shape, learned, rep.census.num_puzzle_identifiers, config.puzzle_emb_ndim(),
                                          rep.per_gpu_batch, W);
-    rep.cuda_memory = estimate_cuda_memory(shape, learned, rep.census.num_puzzle_identifiers, config.puzzle_emb_ndim(),
-                                           rep.per_gpu_batch, W);
+    rep.cuda_storage = config.arch.forward_dtype == "bfloat16" ? "bf16" : "fp32";
+    rep.cuda_memory = cuda_memory_in(rep, rep.cuda_storage == "bf16");
   }
   const double gpu_bytes = config.hardware.gpu_memory_gb * 1024.0 * 1024.0 * 1024.0;
   rep.hardware_batch_limit =
       max_local_batch(shape, learned, rep.census.num_puzzle_identifiers, config.puzzle_emb_ndim(), W, gpu_bytes) * W;
   rep.comm = comm_model(config, shape, rep.memory.num_params);
 
-  const RuleContext ctx{config,      rep.census,      rep.schedule,      rep.regime,
-                        rep.replay,  rep.memory,      rep.cuda_memory,   rep.per_gpu_batch,
-                        rep.horizon, rep.hardware_batch_limit};
+  const RuleContext ctx{config,      rep.census,       rep.schedule,         rep.regime,
+                        rep.replay,  rep.memory,       rep.cuda_memory,      rep.cuda_storage,
+                        rep.per_gpu_batch, rep.horizon, rep.hardware_batch_limit};
   check_batch_rules(ctx, rep.findings);
   check_schedule_rules(ctx, rep.findings);
   check_warmup_rules(ctx, rep.findings);

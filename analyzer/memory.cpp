@@ -95,33 +95,37 @@ MemoryEstimate estimate_memory(const ModelShape& m, bool learned_positions, std:
 }
 
 // The CPU trainer keeps float32 buffers sized for the local batch, whatever the cycles (elements
-// per row, T tokens, S sequence positions, P puzzle positions, h heads; trainer/model):
+// per row, T tokens, S sequence positions, P puzzle positions, h heads; trainer/model), and the CUDA
+// trainer the same buffers on the device, in the storage type (`elem` bytes: 4 fp32, 2 bf16) except
+// the ops::acc_t ones, fp32 always (the RMSNorm scales, the attention probabilities, the puzzle
+// rows' gradient):
 //  - per saved block (L_layers + H_layers, plus one scratch for blocks without grad), block.hpp
 //    BlockActs: x, attention output, two residual sums, o/down output (5D), qkv (3D), gate|up (2I),
-//    SwiGLU output (I), two RMSNorm scales per token, and (not the scratch) the attention
-//    probabilities h T^2;
+//    SwiGLU output (I), two RMSNorm scales per token (acc), and (not the scratch) the attention
+//    probabilities h T^2 (acc);
 //  - one BlockGrads: 5D + 3I per token;
 //  - HrmModel: input embedding, injection, dz_H, dz_L, d_input (5D per token), the puzzle rows and
-//    their gradient (2 P D), z_H at the sequence positions with and without grad and its gradient
-//    (3 S D), the same at position 0 (3D);
+//    their gradient (P D each, the gradient acc), z_H at the sequence positions with and without
+//    grad and its gradient (3 S D), the same at position 0 (3D);
 //  - HrmAct and its carry: logits and their gradient (2 S V), z_H/z_L of the carry and of the
 //    Q-target copy (4 T D), the puzzle rows (ndim), plus int32 inputs, labels and argmax (3 S).
-static double cpu_buffer_bytes_per_row(const ModelShape& m, std::int64_t puzzle_emb_ndim, std::int64_t saved_blocks) {
+static double buffer_bytes_per_row(const ModelShape& m, std::int64_t puzzle_emb_ndim, std::int64_t saved_blocks,
+                                   double elem) {
   const double D = static_cast<double>(m.hidden), I = static_cast<double>(m.intermediate);
   const double T = static_cast<double>(m.tokens), S = static_cast<double>(m.seq_len);
   const double P = static_cast<double>(m.puzzle_emb_len), V = static_cast<double>(m.vocab);
-  const double block = T * (8.0 * D + 3.0 * I + 2.0);
-  const double probs = static_cast<double>(m.heads) * T * T * static_cast<double>(saved_blocks - 1);
-  const double grads = T * (5.0 * D + 3.0 * I);
-  const double model = 5.0 * T * D + 2.0 * P * D + 3.0 * S * D + 3.0 * D;
-  const double act = 2.0 * S * V + 4.0 * T * D + static_cast<double>(puzzle_emb_ndim);
-  return (static_cast<double>(saved_blocks) * block + probs + grads + model + act) * kFp32 + 3.0 * S * 4.0;
+  const double blocks = static_cast<double>(saved_blocks);
+  const double stored = blocks * T * (8.0 * D + 3.0 * I) + T * (5.0 * D + 3.0 * I) +
+                        (5.0 * T * D + P * D + 3.0 * S * D + 3.0 * D) +
+                        (2.0 * S * V + 4.0 * T * D + static_cast<double>(puzzle_emb_ndim));
+  const double acc = blocks * 2.0 * T + static_cast<double>(m.heads) * T * T * (blocks - 1.0) + P * D;
+  return stored * elem + acc * kFp32 + 3.0 * S * 4.0;
 }
 
 MemoryEstimate estimate_cpu_memory(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
                                    std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size) {
   MemoryEstimate e = estimate_memory(m, learned_positions, num_puzzle_identifiers, puzzle_emb_ndim, local_batch, world_size);
-  e.activation_bytes_per_row = cpu_buffer_bytes_per_row(m, puzzle_emb_ndim, m.layers + 1);
+  e.activation_bytes_per_row = buffer_bytes_per_row(m, puzzle_emb_ndim, m.layers + 1, kFp32);
   e.activation_bytes = e.activation_bytes_per_row * static_cast<double>(local_batch);
   e.workspace_bytes = kCpuProcessBytes;
   e.per_gpu_bytes = sum_of_terms(e);
@@ -129,10 +133,17 @@ MemoryEstimate estimate_cpu_memory(const ModelShape& m, bool learned_positions, 
 }
 
 MemoryEstimate estimate_cuda_memory(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
-                                    std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size) {
+                                    std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size,
+                                    bool bf16_storage) {
   MemoryEstimate e = estimate_cpu_memory(m, learned_positions, num_puzzle_identifiers, puzzle_emb_ndim, local_batch, world_size);
-  const double T = static_cast<double>(m.tokens);
-  e.activation_bytes_per_row += static_cast<double>(m.heads) * T * T * kFp32;  // attention scratch
+  const double T = static_cast<double>(m.tokens), scores = static_cast<double>(m.heads) * T * T;
+  if (bf16_storage) {
+    e.params_bytes += static_cast<double>(e.num_params) * kBf16;  // the model's bf16 copy of the fp32 master
+    // The backward's dS (fp32) and its bf16 copy and P's, for the products with K, Q and dO.
+    e.activation_bytes_per_row = buffer_bytes_per_row(m, puzzle_emb_ndim, m.layers + 1, kBf16) + scores * (kFp32 + 2.0 * kBf16);
+  } else {
+    e.activation_bytes_per_row += scores * kFp32;  // one score array: a forward without kept probabilities, or dS
+  }
   e.activation_bytes = e.activation_bytes_per_row * static_cast<double>(local_batch);
   e.workspace_bytes = kWorkspaceBytes;
   e.per_gpu_bytes = sum_of_terms(e);

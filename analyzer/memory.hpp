@@ -45,13 +45,17 @@ MemoryEstimate estimate_memory(const ModelShape& m, bool learned_positions, std:
 MemoryEstimate estimate_cpu_memory(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
                                    std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size);
 
-// Device memory of hrmkit's CUDA trainer (trainer/cuda: the same float32 model on the device) for one
-// GPU: the CPU trainer's parameter, optimizer, gradient, puzzle-table and buffer terms, plus the
-// attention's stream-ordered scratch (one score array of heads x T^2 floats per row: the forward of a
-// block whose probabilities are not kept, or dS in the backward), and workspace_bytes for the CUDA
-// context and cuBLAS. Not for TRM.
+// Device memory of hrmkit's CUDA trainer (trainer/cuda) for one GPU: the CPU trainer's parameter,
+// optimizer, gradient, puzzle-table and buffer terms, plus the attention's stream-ordered scratch,
+// and workspace_bytes for the CUDA context and cuBLAS. fp32 storage: the CPU trainer's float32
+// buffers and one score array of heads x T^2 floats per row (the forward of a block whose
+// probabilities are not kept, or dS in the backward). bf16 storage (cuda::Storage::bf16, hrm train's
+// default for forward_dtype bfloat16): the buffers in bf16 but for the fp32 ones (rstd, probabilities,
+// the puzzle rows' gradient), a bf16 copy of the parameters beside the fp32 master, and per row dS in
+// fp32 plus bf16 copies of P and dS. Not for TRM.
 MemoryEstimate estimate_cuda_memory(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
-                                    std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size);
+                                    std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size,
+                                    bool bf16_storage);
 
 // Largest local batch whose estimate fits in `gpu_bytes` (0 if not even one row fits).
 std::int64_t max_local_batch(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,

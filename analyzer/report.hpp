@@ -89,7 +89,9 @@ struct Report {
   std::int64_t per_gpu_batch = 0;
   MemoryEstimate memory;
   MemoryEstimate cpu_memory;             // host memory of one rank of hrmkit's CPU trainer (HRM only; zeros for TRM)
-  MemoryEstimate cuda_memory;            // device memory of one GPU of hrmkit's CUDA trainer (HRM only; zeros for TRM)
+  MemoryEstimate cuda_memory;            // device memory of one GPU of hrmkit's CUDA trainer in cuda_storage (HRM only;
+                                         // zeros for TRM)
+  std::string cuda_storage;              // "bf16" for forward_dtype bfloat16 (hrm train's default), else "fp32"; "" for TRM
   std::int64_t hardware_batch_limit = 0; // largest global batch that fits memory (per-GPU cap x GPUs)
   CommModel comm;                        // data-parallel communication, predicted step time and scaling
   std::vector<Finding> findings;
@@ -106,6 +108,10 @@ struct AnalyzeOptions {
 
 // Reads the dataset named by config.data.path (train split) and analyzes the config against it.
 Report analyze(const Config& config, const AnalyzeOptions& opts = {});
+
+// The CUDA trainer's device memory per GPU for `report`'s config and dataset in the given storage
+// (report.cuda_memory is the one for report.cuda_storage; hrm train --storage may pick the other).
+MemoryEstimate cuda_memory_in(const Report& report, bool bf16_storage);
 
 // Folds a probe measured on this config into the report: the probe section, the findings comparing
 // the configured and the recommended batch with the measured B_crit (rules_noise_scale.cpp), and the

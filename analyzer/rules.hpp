@@ -17,7 +17,8 @@ struct RuleContext {
   const RegimeView& regime;
   const ReplayResult& replay;
   const MemoryEstimate& memory;
-  const MemoryEstimate& cuda_memory;   // hrmkit's CUDA trainer (zeros for TRM)
+  const MemoryEstimate& cuda_memory;   // hrmkit's CUDA trainer in cuda_storage (zeros for TRM)
+  const std::string& cuda_storage;     // "bf16" | "fp32" ("" for TRM)
   std::int64_t per_gpu_batch;
   std::string horizon;                 // "short" | "long"
   std::int64_t hardware_batch_limit;   // largest global batch that fits memory

@@ -20,9 +20,10 @@ void check_memory_rules(const RuleContext& c, std::vector<Finding>& out) {
         fmt::format("lower the per-GPU batch to at most {} (global {} on {} GPUs) or use more GPUs",
                     c.hardware_batch_limit / c.config.hardware.num_gpus, c.hardware_batch_limit, c.config.hardware.num_gpus)));
   }
-  // hrmkit's own CUDA trainer keeps float32 activations and the attention scores (HRM's PyTorch code:
-  // bf16 and flash attention), so it may not fit where HRM does: a warning, as the config is fine for
-  // HRM's own training; hrm train --device cuda refuses what does not fit the device it finds.
+  // hrmkit's own CUDA trainer keeps the attention probabilities of the saved blocks (and, in fp32
+  // storage, float32 activations; HRM's PyTorch code: bf16 and flash attention), so it may not fit
+  // where HRM does: a warning, as the config is fine for HRM's own training; hrm train --device cuda
+  // refuses what does not fit the device it finds.
   const auto& g = c.cuda_memory;
   if (g.per_gpu_bytes > cap && m.per_gpu_bytes <= cap) {
     const double per_row = g.activation_bytes_per_row;
@@ -31,9 +32,9 @@ void check_memory_rules(const RuleContext& c, std::vector<Finding>& out) {
     out.push_back(make_finding(
         "memory-cuda-trainer", Severity::Warning, "hardware.gpu_memory_gb", g.per_gpu_bytes / GiB,
         c.config.hardware.gpu_memory_gb,
-        fmt::format("hrmkit's CUDA trainer needs about {:.1f} GiB per GPU (float32 activations {:.2f} GiB with the "
-                    "attention scores, against {:.2f} GiB in HRM's bf16 PyTorch training), more than {:.0f} GiB",
-                    g.per_gpu_bytes / GiB, g.activation_bytes / GiB, m.activation_bytes / GiB,
+        fmt::format("hrmkit's CUDA trainer ({} storage) needs about {:.1f} GiB per GPU (activations {:.2f} GiB with "
+                    "the attention scores, against {:.2f} GiB in HRM's bf16 PyTorch training), more than {:.0f} GiB",
+                    c.cuda_storage, g.per_gpu_bytes / GiB, g.activation_bytes / GiB, m.activation_bytes / GiB,
                     c.config.hardware.gpu_memory_gb),
         "hrm train --device cuda would stop with an out-of-memory error; HRM's own training fits.",
         fmt::format("for hrm train --device cuda lower the per-GPU batch to at most {} or use more GPUs", fits)));

@@ -129,7 +129,7 @@ nlohmann::json bench_shape(const Shape& s, int steps, double peak_tflops, cuda::
   const ModelShape m = model_shape(arch, arch.hidden_size, s.seq_len, s.vocab);
   const double flops = train_step_flops(m, arch, b);
   const double estimate =
-      estimate_cuda_memory(m, false, s.identifiers, arch.hidden_size, b, 1).per_gpu_bytes;
+      estimate_cuda_memory(m, false, s.identifiers, arch.hidden_size, b, 1, storage == cuda::Storage::bf16).per_gpu_bytes;
   return {{"config", s.name}, {"batch", b}, {"tokens", d.tokens}, {"step_seconds_median", step_s},
           {"step_seconds_min", times.front()}, {"steps_timed", times.size()},
           {"tokens_per_s", static_cast<double>(b * d.tokens) / step_s}, {"flops_per_step", flops},

@@ -63,7 +63,8 @@ std::vector<SummaryRow> summary_rows(const Report& r) {
       {"memory", "per GPU estimate / capacity", fmt::format("{} / {:.0f} GiB", format_bytes(m.per_gpu_bytes), r.config.hardware.gpu_memory_gb)},
       {"memory", "largest global batch that fits", n(double(r.hardware_batch_limit))},
       {"memory", "host memory per rank, CPU trainer", r.model_family == "hrm" ? format_bytes(r.cpu_memory.per_gpu_bytes) : "-"},
-      {"memory", "device memory per GPU, CUDA trainer", r.model_family == "hrm" ? format_bytes(r.cuda_memory.per_gpu_bytes) : "-"},
+      {"memory", "device memory per GPU, CUDA trainer",
+       r.model_family == "hrm" ? format_bytes(r.cuda_memory.per_gpu_bytes) + " (" + r.cuda_storage + " storage)" : "-"},
   };
 }
 

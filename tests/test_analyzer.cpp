@@ -213,6 +213,26 @@ TEST_CASE("rule memory-exceeds-gpu: the per-GPU estimate must fit the GPU") {
   CHECK_FALSE(find(analyze(c), "memory-exceeds-gpu"));
 }
 
+TEST_CASE("CUDA trainer memory: bf16 storage needs less than fp32 and more than its parameters' master, copy and moments") {
+  TempDir t;
+  const auto ds = one_example_groups(t, 1000);
+  Config c = config_for(ds, 64, 1, 10, 10, 20);
+  c.arch.forward_dtype = "bfloat16";
+  const Report r = analyze(c);
+  CHECK(r.cuda_storage == "bf16");
+  const MemoryEstimate bf16 = cuda_memory_in(r, true), fp32 = cuda_memory_in(r, false);
+  CHECK(r.cuda_memory.per_gpu_bytes == bf16.per_gpu_bytes);
+  CHECK(bf16.activation_bytes < fp32.activation_bytes);
+  CHECK(bf16.per_gpu_bytes < fp32.per_gpu_bytes);
+  // the fp32 master and the bf16 copy: 6 bytes per parameter
+  CHECK(bf16.params_bytes == doctest::Approx(6.0 * static_cast<double>(bf16.num_params)));
+  CHECK(fp32.params_bytes == doctest::Approx(4.0 * static_cast<double>(fp32.num_params)));
+  c.arch.forward_dtype = "float32";
+  const Report f = analyze(c);
+  CHECK(f.cuda_storage == "fp32");
+  CHECK(f.cuda_memory.per_gpu_bytes == fp32.per_gpu_bytes);
+}
+
 TEST_CASE("rule memory-cuda-trainer: a config that fits HRM's training but not hrmkit's CUDA trainer is warned") {
   TempDir t;
   const auto ds = one_example_groups(t, 1000);

@@ -212,12 +212,14 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
   // The analyzer knew hardware.gpu_memory_gb; this is the GPU the rank will train on.
   if (a.device.cuda() && !force) {
     const std::int64_t have = cuda::device_memory_bytes(world.local_rank());
-    const double need = report.cuda_memory.per_gpu_bytes, GiB = 1073741824.0;
+    const double need = cuda_memory_in(report, storage_for(a.device, config) == "bf16").per_gpu_bytes;
+    const double GiB = 1073741824.0;
     if (have > 0 && need > static_cast<double>(have))
       throw InputError("hrm train --device cuda",
-                       fmt::format("the CUDA trainer needs about {:.1f} GiB per GPU at a per-GPU batch of {}, and GPU {} "
-                                   "has {:.1f} GiB",
-                                   need / GiB, report.per_gpu_batch, world.local_rank(), static_cast<double>(have) / GiB),
+                       fmt::format("the CUDA trainer ({} storage) needs about {:.1f} GiB per GPU at a per-GPU batch of "
+                                   "{}, and GPU {} has {:.1f} GiB",
+                                   storage_for(a.device, config), need / GiB, report.per_gpu_batch, world.local_rank(),
+                                   static_cast<double>(have) / GiB),
                        "lower train.global_batch_size or use more GPUs (hrm analyze shows the estimate); --force tries anyway");
   }
 #endif
@@ -264,7 +266,8 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
   if (a.device.cuda()) {
     ro.run_info["cuda_storage"] = storage_for(a.device, config);
     ro.run_info["cuda_gemm_math"] = storage_for(a.device, config) == "bf16" ? "bf16" : gemm_math_in_use();
-    ro.run_info["estimated_device_bytes_per_gpu"] = report.cuda_memory.per_gpu_bytes;
+    ro.run_info["estimated_device_bytes_per_gpu"] =
+        cuda_memory_in(report, storage_for(a.device, config) == "bf16").per_gpu_bytes;
   }
   if (!resume.empty()) ro.run_info["resumed_from"] = resume;
   if (!init_weights.empty()) ro.run_info["init_weights"] = init_weights;
