@@ -139,8 +139,9 @@ MemoryEstimate estimate_cuda_memory(const ModelShape& m, bool learned_positions,
   const double T = static_cast<double>(m.tokens), scores = static_cast<double>(m.heads) * T * T;
   if (bf16_storage) {
     e.params_bytes += static_cast<double>(e.num_params) * kBf16;  // the model's bf16 copy of the fp32 master
-    // The backward's dS (fp32) and its bf16 copy and P's, for the products with K, Q and dO.
-    e.activation_bytes_per_row = buffer_bytes_per_row(m, puzzle_emb_ndim, m.layers + 1, kBf16) + scores * (kFp32 + 2.0 * kBf16);
+    // The backward's dS (fp32) and a bf16 copy, of P for dV and then of dS for dQ and dK.
+    e.activation_bytes_per_row =
+        buffer_bytes_per_row(m, puzzle_emb_ndim, m.layers + 1, kBf16) + scores * (kFp32 + kBf16);
   } else {
     e.activation_bytes_per_row += scores * kFp32;  // one score array: a forward without kept probabilities, or dS
   }

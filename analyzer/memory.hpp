@@ -52,7 +52,7 @@ MemoryEstimate estimate_cpu_memory(const ModelShape& m, bool learned_positions, 
 // probabilities are not kept, or dS in the backward). bf16 storage (cuda::Storage::bf16, hrm train's
 // default for forward_dtype bfloat16): the buffers in bf16 but for the fp32 ones (rstd, probabilities,
 // the puzzle rows' gradient), a bf16 copy of the parameters beside the fp32 master, and per row dS in
-// fp32 plus bf16 copies of P and dS. Not for TRM.
+// fp32 plus one bf16 copy (of P, then of dS). Not for TRM.
 MemoryEstimate estimate_cuda_memory(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
                                     std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size,
                                     bool bf16_storage);

@@ -830,7 +830,7 @@ void op_token_loss_bf16(const Shape& s, std::mt19937_64& rng) {
 }
 
 // The data-moving ops, the Q head's bias and the ACT ops in bf16: moves and comparisons exact, adds
-// and the Q target / gradient rounded once, the bias gradient and the metrics in fp32.
+// and the Q gradient rounded once, the Q target (acc_t), the bias gradient and the metrics in fp32.
 void op_small_ops_bf16(const Shape& s, std::mt19937_64& rng) {
   const i64 rows = s.batch, T = s.tokens(), D = s.D(), TD = T * D, SD = s.seq * D, P = s.prefix;
   const Fvec z = rounded(uniform(rng, rows * TD)), row0 = rounded(uniform(rng, rows * D));
@@ -878,14 +878,15 @@ void op_small_ops_bf16(const Shape& s, std::mt19937_64& rng) {
   Fvec target(b), dq(b * 2);
   CpuOps::act_q_grad(target.data(), dq.data(), q.data(), q_next.data(), seq.data(), steps.data(), b, max_steps, true,
                      0.25);
-  Guarded<bf16> d_target(bf16_nans(b)), d_dq(bf16_nans(b * 2));
+  Guarded<float> d_target(nans(b));  // the Q target: fp32 (acc_t), as HRM's
+  Guarded<bf16> d_dq(bf16_nans(b * 2));
   CudaOps::act_q_grad(d_target.get(), d_dq.get(), d_q.get(), d_qn.get(), d_seq.get(), d_steps.get(), b, max_steps,
                       true, 0.25);
-  check_bf16("act_q_grad target", d_target, target, kTolBf16);
+  check_output("act_q_grad target (fp32)", d_target, target, kTolElem);
   check_bf16("act_q_grad dq", d_dq, dq, kTolBf16);
   hrm::ops::ActStepStats cpu, dev;
-  const Fvec target_r = widened(d_target.result("target"));
-  CpuOps::act_metrics(&cpu, seq.data(), q.data(), target_r.data(), halted.data(), steps.data(), b, true);
+  const Fvec target_dev = d_target.result("target");
+  CpuOps::act_metrics(&cpu, seq.data(), q.data(), target_dev.data(), halted.data(), steps.data(), b, true);
   Guarded<hrm::ops::ActStepStats> d_stats(std::vector<hrm::ops::ActStepStats>(1));
   CudaOps::act_metrics(d_stats.get(), d_seq.get(), d_q.get(), d_target.get(), d_halted.get(), d_steps.get(), b, true);
   CudaOps::download(&dev, d_stats.get(), 1);

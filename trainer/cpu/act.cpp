@@ -35,14 +35,14 @@ void CpuOps::act_halt(i32* steps, u8* halted, const T* q, const i32* min_halt_st
 }
 
 template <class T>
-void CpuOps::act_q_grad(T* target, T* dq, const T* q, const T* q_next, const ops::SeqLoss* seq, const i32* steps,
-                        i64 batch, i64 halt_max_steps, bool q_continue, double loss_scale) {
+void CpuOps::act_q_grad(ops::acc_t<T>* target, T* dq, const T* q, const T* q_next, const ops::SeqLoss* seq,
+                        const i32* steps, i64 batch, i64 halt_max_steps, bool q_continue, double loss_scale) {
   for (i64 i = 0; i < batch; ++i)
     ops::act_q_grad_slot(target, dq, q, q_next, seq, steps, i, halt_max_steps, q_continue, loss_scale);
 }
 
 template <class T>
-void CpuOps::act_metrics(ops::ActStepStats* stats, const ops::SeqLoss* seq, const T* q, const T* target,
+void CpuOps::act_metrics(ops::ActStepStats* stats, const ops::SeqLoss* seq, const T* q, const ops::acc_t<T>* target,
                          const u8* halted, const i32* steps, i64 batch, bool q_continue) {
   *stats = ops::act_metrics_sum(seq, q, target, halted, steps, batch, q_continue);
 }

@@ -49,14 +49,14 @@ __global__ void act_halt_kernel(i32* steps, u8* halted, const T* q, const i32* m
 }
 
 template <class T>
-__global__ void act_q_grad_kernel(T* target, T* dq, const T* q, const T* q_next, const ops::SeqLoss* seq,
+__global__ void act_q_grad_kernel(float* target, T* dq, const T* q, const T* q_next, const ops::SeqLoss* seq,
                                   const i32* steps, i64 batch, i64 halt_max_steps, bool q_continue, double loss_scale) {
   const i64 i = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < batch) ops::act_q_grad_slot(target, dq, q, q_next, seq, steps, i, halt_max_steps, q_continue, loss_scale);
 }
 
 template <class T>
-__global__ void act_metrics_kernel(ops::ActStepStats* stats, const ops::SeqLoss* seq, const T* q, const T* target,
+__global__ void act_metrics_kernel(ops::ActStepStats* stats, const ops::SeqLoss* seq, const T* q, const float* target,
                                    const u8* halted, const i32* steps, i64 batch, bool q_continue) {
   *stats = ops::act_metrics_sum(seq, q, target, halted, steps, batch, q_continue);
 }
@@ -85,7 +85,7 @@ void CudaOps::act_halt(i32* steps, u8* halted, const T* q, const i32* min_halt_s
 }
 
 template <class T>
-void CudaOps::act_q_grad(T* target, T* dq, const T* q, const T* q_next, const ops::SeqLoss* seq, const i32* steps,
+void CudaOps::act_q_grad(ops::acc_t<T>* target, T* dq, const T* q, const T* q_next, const ops::SeqLoss* seq, const i32* steps,
                          i64 batch, i64 halt_max_steps, bool q_continue, double loss_scale) {
   if (batch == 0) return;
   act_q_grad_kernel<<<cuda::grid_for(batch), cuda::kThreads, 0, cuda::stream()>>>(
@@ -94,7 +94,7 @@ void CudaOps::act_q_grad(T* target, T* dq, const T* q, const T* q_next, const op
 }
 
 template <class T>
-void CudaOps::act_metrics(ops::ActStepStats* stats, const ops::SeqLoss* seq, const T* q, const T* target,
+void CudaOps::act_metrics(ops::ActStepStats* stats, const ops::SeqLoss* seq, const T* q, const ops::acc_t<T>* target,
                           const u8* halted, const i32* steps, i64 batch, bool q_continue) {
   act_metrics_kernel<<<1, 1, 0, cuda::stream()>>>(stats, seq, q, target, halted, steps, batch, q_continue);
   HRM_CUDA_CHECK_LAUNCH(act_metrics_kernel);
@@ -106,9 +106,9 @@ void CudaOps::act_metrics(ops::ActStepStats* stats, const ops::SeqLoss* seq, con
                                       const std::int32_t*, std::int64_t, std::int64_t, std::int64_t, std::int64_t);   \
   template void CudaOps::act_halt<T>(std::int32_t*, std::uint8_t*, const T*, const std::int32_t*, std::int64_t,      \
                                      std::int64_t, bool);                                                            \
-  template void CudaOps::act_q_grad<T>(T*, T*, const T*, const T*, const ops::SeqLoss*, const std::int32_t*,         \
+  template void CudaOps::act_q_grad<T>(float*, T*, const T*, const T*, const ops::SeqLoss*, const std::int32_t*,     \
                                        std::int64_t, std::int64_t, bool, double);                                    \
-  template void CudaOps::act_metrics<T>(ops::ActStepStats*, const ops::SeqLoss*, const T*, const T*,                 \
+  template void CudaOps::act_metrics<T>(ops::ActStepStats*, const ops::SeqLoss*, const T*, const float*,             \
                                         const std::uint8_t*, const std::int32_t*, std::int64_t, bool);
 HRM_ACT(float)
 HRM_ACT(cuda::bf16)

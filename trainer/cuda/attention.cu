@@ -270,6 +270,7 @@ void CudaOps::attention_backward(T* dqkv, const T* dout, const T* qkv, const ops
     cuda::gemm(true, false, tokens, tokens, head_dim, 1.0f, V, ld, tokens * ld, dO, D, tokens * D, 0.0f, dS + h * TT,
                tokens, heads * TT, batch);
   }
+  p_copy.reset();  // bf16: P's copy is done with (stream-ordered), and dS's may take its place
   const i64 rows = batch * heads * tokens;
   softmax_backward_rows_kernel<<<cuda::grid_for(rows, kSoftmaxWarps), 32 * kSoftmaxWarps, 0, cuda::stream()>>>(
       dS, P, rows, tokens);

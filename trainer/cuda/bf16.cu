@@ -1,4 +1,4 @@
-// bf16.cu: bf16 conversion and the cuBLASLt bf16 x bf16 -> fp32 GEMM of bf16.hpp.
+// bf16.cu: bf16 conversion and rounding, and the cuBLASLt bf16 x bf16 -> fp32 GEMM of bf16.hpp.
 // The GEMM is the row-major y = x w^T stated column-major, y^T (out, n) = w^T' x^T (as in linear.cu):
 // A = w stored (in, out) col-major with ld = in, op T; B = x stored (in, n), op N; C = y^T (out, n).
 // Descriptors are created per call and the first heuristic algorithm is taken (correct first; a
@@ -14,6 +14,11 @@ namespace {
 __global__ void to_bf16_kernel(__nv_bfloat16* dst, const float* src, i64 count) {
   const i64 i = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < count) dst[i] = __float2bfloat16_rn(src[i]);
+}
+
+__global__ void round_to_bf16_kernel(float* x, i64 count) {
+  const i64 i = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < count) x[i] = __bfloat162float(__float2bfloat16_rn(x[i]));
 }
 
 // RAII for the cuBLASLt descriptors of one call.
@@ -36,6 +41,12 @@ void to_bf16(__nv_bfloat16* dst, const float* src, i64 count) {
   if (count == 0) return;
   to_bf16_kernel<<<grid_for(count), kThreads, 0, stream()>>>(dst, src, count);
   HRM_CUDA_CHECK_LAUNCH(to_bf16_kernel);
+}
+
+void round_to_bf16(float* x, i64 count) {
+  if (count == 0) return;
+  round_to_bf16_kernel<<<grid_for(count), kThreads, 0, stream()>>>(x, count);
+  HRM_CUDA_CHECK_LAUNCH(round_to_bf16_kernel);
 }
 
 void linear_forward_bf16(float* y, const __nv_bfloat16* x, const __nv_bfloat16* w, i64 n, i64 in, i64 out) {

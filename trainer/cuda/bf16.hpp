@@ -4,6 +4,8 @@
 // keeps in fp32 (rstd, RoPE tables, attention probabilities, weight gradients, the puzzle table).
 // Also, on device pointers:
 //   to_bf16(dst, src, count):                 dst = bf16(src), round to nearest even   (=)
+//   round_to_bf16(x, count):                  x = float(bf16(x)) in place: fp32 values that HRM
+//                                             would have as bf16 (its weight gradients)
 //   linear_forward_bf16(y, x, w, n, in, out): y(n,out) fp32 = x(n,in) . w(out,in)^T, x and w bf16,
 //                                             fp32 accumulation on the tensor cores    (=)
 //                                             in a multiple of 8 and out of 4 (16-byte rows)
@@ -30,6 +32,7 @@ namespace cuda {
 using bf16 = __nv_bfloat16;
 
 void to_bf16(__nv_bfloat16* dst, const float* src, std::int64_t count);
+void round_to_bf16(float* x, std::int64_t count);
 void linear_forward_bf16(float* y, const __nv_bfloat16* x, const __nv_bfloat16* w, std::int64_t n, std::int64_t in,
                          std::int64_t out);
 

@@ -73,6 +73,7 @@ template <class T> class CudaTrainStep final : public DeviceStep {
     try {
       r.stats = act_.train_step(w_, carry_, batch_, min_halt_.data(), loss_scale, grads_.data(),
                                 puzzle_grads_.data(), hook());
+      if constexpr (kBf16) round_to_bf16(puzzle_grads_.data(), b_ * nd);  // HRM's bf16 row gradients
 #if defined(HRM_HAVE_NCCL)
       if (exchange_) {
         if (nd > 0) {
@@ -196,11 +197,19 @@ template <class T> class CudaTrainStep final : public DeviceStep {
     }
   }
 
+  // Each part of the gradient slab as the backward finishes it: rounded to bf16 values first in bf16
+  // storage (HRM's weight gradients are bf16, the grads of its per-use casts, then fp32 .grad: each
+  // weight gets one gradient op per step, so the fp32 sum rounded once is HRM's), then all-reduced.
   GradsReady hook() {
+    GradsReady send;
 #if defined(HRM_HAVE_NCCL)
-    if (exchange_) return exchange_->slab_hook(grads_.data());
+    if (exchange_) send = exchange_->slab_hook(grads_.data());
 #endif
-    return {};
+    if constexpr (!kBf16) return send;
+    return [this, send](std::int64_t begin, std::int64_t end) {
+      round_to_bf16(grads_.data() + begin, end - begin);
+      if (send) send(begin, end);
+    };
   }
 
   template <class U> static std::vector<U> download(const U* device, std::int64_t count) {

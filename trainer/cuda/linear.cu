@@ -17,7 +17,10 @@
 
 namespace hrm::cuda {
 
-template <class X> constexpr cudaDataType_t data_type() { return std::is_same_v<X, float> ? CUDA_R_32F : CUDA_R_16BF; }
+template <class X> constexpr cudaDataType_t data_type() {
+  static_assert(std::is_same_v<X, float> || std::is_same_v<X, bf16>, "gemm: fp32 or bf16 arrays only");
+  return std::is_same_v<X, float> ? CUDA_R_32F : CUDA_R_16BF;
+}
 
 template <class In, class Out>
 void gemm(bool trans_a, bool trans_b, i64 m, i64 n, i64 k, float alpha, const In* A, i64 lda, i64 stride_a,

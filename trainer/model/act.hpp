@@ -117,7 +117,7 @@ template <class Ops, class T> class HrmAct {
 
   const Buffer<T>& logits() const { return logits_; }              // (b*S, V) of the last step
   const Buffer<T>& q() const { return q_; }                        // (b, 2): halt, continue
-  const Buffer<T>& target_q_continue() const { return target_; }   // (b)
+  const Buffer<ops::acc_t<T>>& target_q_continue() const { return target_; }  // (b)
   const Buffer<std::int32_t>& predictions() const { return argmax_; }  // (b, S)
   const Buffer<ops::SeqLoss>& seq_losses() const { return seq_; }
   HrmModel<Ops, T>& model() { return model_; }
@@ -141,7 +141,8 @@ template <class Ops, class T> class HrmAct {
   HrmDims d_;
   std::int64_t b_;
   HrmModel<Ops, T> model_;
-  Buffer<T> logits_, dlogits_, q_, q_next_, dq_, target_;
+  Buffer<T> logits_, dlogits_, q_, q_next_, dq_;
+  Buffer<ops::acc_t<T>> target_;  // (b): the Q-continue target, fp32 in a bf16 model (HRM's fp32 q)
   Buffer<ops::SeqLoss> seq_;
   Buffer<std::int32_t> argmax_;
   Buffer<T> puzzle_rows_, zH_next_, zL_next_;

@@ -44,25 +44,25 @@ HRM_HOST_DEVICE void act_halt_slot(std::int32_t* steps, std::uint8_t* halted, co
 // act_q_grad for slot i. Same sigmoid for prediction and target: at step 1 the q_continue gradient is
 // exactly 0 (HRM-SPEC 11.1 item 7).
 template <class T>
-HRM_HOST_DEVICE void act_q_grad_slot(T* target, T* dq, const T* q, const T* q_next, const SeqLoss* seq,
+HRM_HOST_DEVICE void act_q_grad_slot(acc_t<T>* target, T* dq, const T* q, const T* q_next, const SeqLoss* seq,
                                      const std::int32_t* steps, std::int64_t i, std::int64_t halt_max_steps,
                                      bool q_continue, double loss_scale) {
   using A = acc_t<T>;
   if (q_continue) {
     const A qh = A(q_next[i * 2]), qc = A(q_next[i * 2 + 1]);
-    target[i] = T(stable_sigmoid(steps[i] >= halt_max_steps ? qh : (qh < qc ? qc : qh)));
+    target[i] = stable_sigmoid(steps[i] >= halt_max_steps ? qh : (qh < qc ? qc : qh));
   }
   const A half = static_cast<A>(0.5 * loss_scale);
   const A correct = seq[i].correct == seq[i].count ? A(1) : A(0);
   dq[i * 2] = T(half * (stable_sigmoid(A(q[i * 2])) - correct));
-  dq[i * 2 + 1] = T(q_continue ? half * (stable_sigmoid(A(q[i * 2 + 1])) - A(target[i])) : A(0));
+  dq[i * 2 + 1] = T(q_continue ? half * (stable_sigmoid(A(q[i * 2 + 1])) - target[i]) : A(0));
 }
 
 // act_metrics: the sums over slots 0..batch-1, in order.
 template <class T>
-HRM_HOST_DEVICE ActStepStats act_metrics_sum(const SeqLoss* seq, const T* q, const T* target,
-                                             const std::uint8_t* halted, const std::int32_t* steps,
-                                             std::int64_t batch, bool q_continue) {
+HRM_HOST_DEVICE ActStepStats act_metrics_sum(const SeqLoss* seq, const T* q, const acc_t<T>* target,
+                                             const std::uint8_t* halted, const std::int32_t* steps, std::int64_t batch,
+                                             bool q_continue) {
   ActStepStats s;
   s.has_q_continue = q_continue;
   for (std::int64_t i = 0; i < batch; ++i) {
@@ -72,7 +72,7 @@ HRM_HOST_DEVICE ActStepStats act_metrics_sum(const SeqLoss* seq, const T* q, con
     const A qh = A(q[i * 2]);
     s.lm_loss += sl.loss;
     s.q_halt_loss += static_cast<double>(bce_with_logits(qh, correct ? A(1) : A(0)));
-    if (q_continue) s.q_continue_loss += static_cast<double>(bce_with_logits(A(q[i * 2 + 1]), A(target[i])));
+    if (q_continue) s.q_continue_loss += static_cast<double>(bce_with_logits(A(q[i * 2 + 1]), target[i]));
     if (halted[i] && sl.count > 0) {  // metrics only over valid = halted & n > 0 (2.4)
       s.count += 1;
       s.accuracy += static_cast<double>(sl.correct) / static_cast<double>(sl.count);

@@ -76,13 +76,11 @@ struct ActStepStats {
  rope_backward(dqkv, cos, sin, batch, tokens, heads, head_dim)
                                                   in place: the transposed rotation on dQ and dK (dV untouched)
  attention_forward(out, probs, qkv, batch, tokens, heads, head_dim)
-                                                  non-causal softmax(QK^T/sqrt(hd)) V; out(batch*tokens, heads*head_dim);
-                                                  probs(batch, heads, tokens, tokens) saved (may be null: not saved)
- attention_backward(dqkv, dout, qkv, probs, batch, tokens, heads, head_dim)
-                                                  dqkv(batch*tokens, 3*heads*head_dim) = all of dQ, dK, dV
- swiglu_forward(h, gu, n, inter)                  h(n,inter) = silu(gu[:, :inter]) * gu[:, inter:]; gu(n, 2*inter)
- swiglu_backward(dgu, dh, gu, n, inter)           dgu(n, 2*inter)
- add(y, a, b, count)                              y = a + b (y may alias a or b)
+                                                  non-causal softmax(QK^T/sqrt(hd)) V; out(batch*tokens,
+ heads*head_dim); probs(batch, heads, tokens, tokens) saved (may be null: not saved) attention_backward(dqkv, dout, qkv,
+ probs, batch, tokens, heads, head_dim) dqkv(batch*tokens, 3*heads*head_dim) = all of dQ, dK, dV swiglu_forward(h, gu,
+ n, inter)                  h(n,inter) = silu(gu[:, :inter]) * gu[:, inter:]; gu(n, 2*inter) swiglu_backward(dgu, dh,
+ gu, n, inter)           dgu(n, 2*inter) add(y, a, b, count)                              y = a + b (y may alias a or b)
  embedding_forward(x, inputs, tok, puzzle, pos, batch, seq, prefix, d)
                                                   x(batch, prefix+seq, d): rows 0..prefix-1 = puzzle(batch, prefix*d)
                                                   (null: zeros), then tok[inputs]; if pos(prefix+seq, d):
@@ -94,7 +92,8 @@ struct ActStepStats {
                                                   seq[batch] (SeqLoss), argmax(batch, seq_len) int32 (first max wins);
                                                   stablemax in float64 whatever T is
  token_loss_backward(dlogits, logits, labels, seq_scale, batch, seq_len, vocab, type)
-                                                  dlogits(batch, seq_len, vocab) = seq_scale[b] * d(SeqLoss.loss)/dlogits
+                                                  dlogits(batch, seq_len, vocab) = seq_scale[b] *
+ d(SeqLoss.loss)/dlogits
 
  Moving data (the model's gathers, scatters and padding; T may also be int32 or a record for copy):
  copy(dst, src, count)                            dst = src (count elements; no overlap)
@@ -121,13 +120,10 @@ struct ActStepStats {
                                                   explore: (that || q_halt > q_continue) && steps >= min_halt_steps
                                                   (min_halt_steps (b) int32; unused without explore)
  act_q_grad(target, dq, q, q_next, seq, steps, batch, halt_max_steps, q_continue, loss_scale)
-                                                  with q_continue: target(b) = sigmoid(q_next halt if
-                                                  steps >= halt_max_steps, else max of q_next); dq(b, 2) =
-                                                  0.5 loss_scale (sigmoid(q) - (exact, target)); dq continue
-                                                  = 0 without q_continue
- act_metrics(stats, seq, q, target, halted, steps, batch, q_continue)
-                                                  stats (one ActStepStats, backend memory) = the segment's
-                                                  loss sums and metric counts, slots in order
+                                                  with q_continue: target(b) (acc_t: fp32 as HRM's) = sigmoid(q_next
+ halt if steps >= halt_max_steps, else max of q_next); dq(b, 2) = 0.5 loss_scale (sigmoid(q) - (exact, target)); dq
+ continue = 0 without q_continue act_metrics(stats, seq, q, target, halted, steps, batch, q_continue) stats (one
+ ActStepStats, backend memory) = the segment's loss sums and metric counts, slots in order
 */
 
 }  // namespace hrm::ops
@@ -138,18 +134,19 @@ struct ActStepStats {
   using i64 = std::int64_t;                                                                                           \
   using i32 = std::int32_t;                                                                                           \
                                                                                                                       \
-  template <class T> static void linear_forward(T* y, const T* x, const T* w, i64 n, i64 in, i64 out);                \
   template <class T>                                                                                                  \
-  static void linear_backward(T* dx, ops::acc_t<T>* dw, const T* dy, const T* x, const T* w, i64 n, i64 in,           \
-                              i64 out, bool accumulate_dx);                                                           \
+  static void linear_forward(T* y, const T* x, const T* w, i64 n, i64 in, i64 out);                                   \
+  template <class T>                                                                                                  \
+  static void linear_backward(T* dx, ops::acc_t<T>* dw, const T* dy, const T* x, const T* w, i64 n, i64 in, i64 out,  \
+                              bool accumulate_dx);                                                                    \
                                                                                                                       \
   template <class T>                                                                                                  \
-  static void rms_norm_forward(T* y, ops::acc_t<T>* rstd, const T* x, const T* residual, i64 n, i64 d,                \
-                               double eps);                                                                           \
+  static void rms_norm_forward(T* y, ops::acc_t<T>* rstd, const T* x, const T* residual, i64 n, i64 d, double eps);   \
   template <class T>                                                                                                  \
   static void rms_norm_backward(T* dx, const T* dy, const T* y, const ops::acc_t<T>* rstd, i64 n, i64 d);             \
                                                                                                                       \
-  template <class T> static void rope_tables(T* cos, T* sin, i64 tokens, i64 head_dim, double theta);                 \
+  template <class T>                                                                                                  \
+  static void rope_tables(T* cos, T* sin, i64 tokens, i64 head_dim, double theta);                                    \
   template <class T>                                                                                                  \
   static void rope_forward(T* qkv, const ops::acc_t<T>* cos, const ops::acc_t<T>* sin, i64 batch, i64 tokens,         \
                            i64 heads, i64 head_dim);                                                                  \
@@ -161,13 +158,16 @@ struct ActStepStats {
   static void attention_forward(T* out, ops::acc_t<T>* probs, const T* qkv, i64 batch, i64 tokens, i64 heads,         \
                                 i64 head_dim);                                                                        \
   template <class T>                                                                                                  \
-  static void attention_backward(T* dqkv, const T* dout, const T* qkv, const ops::acc_t<T>* probs, i64 batch,        \
+  static void attention_backward(T* dqkv, const T* dout, const T* qkv, const ops::acc_t<T>* probs, i64 batch,         \
                                  i64 tokens, i64 heads, i64 head_dim);                                                \
                                                                                                                       \
-  template <class T> static void swiglu_forward(T* h, const T* gu, i64 n, i64 inter);                                 \
-  template <class T> static void swiglu_backward(T* dgu, const T* dh, const T* gu, i64 n, i64 inter);                 \
+  template <class T>                                                                                                  \
+  static void swiglu_forward(T* h, const T* gu, i64 n, i64 inter);                                                    \
+  template <class T>                                                                                                  \
+  static void swiglu_backward(T* dgu, const T* dh, const T* gu, i64 n, i64 inter);                                    \
                                                                                                                       \
-  template <class T> static void add(T* y, const T* a, const T* b, i64 count);                                        \
+  template <class T>                                                                                                  \
+  static void add(T* y, const T* a, const T* b, i64 count);                                                           \
                                                                                                                       \
   template <class T>                                                                                                  \
   static void embedding_forward(T* x, const i32* inputs, const T* tok, const T* puzzle, const T* pos, i64 batch,      \
@@ -183,17 +183,22 @@ struct ActStepStats {
   static void token_loss_backward(T* dlogits, const T* logits, const i32* labels, const double* seq_scale, i64 batch, \
                                   i64 seq_len, i64 vocab, ops::LossType type);                                        \
                                                                                                                       \
-  template <class T> static void copy(T* dst, const T* src, i64 count);                                               \
-  template <class T> static void fill(T* dst, T value, i64 count);                                                    \
+  template <class T>                                                                                                  \
+  static void copy(T* dst, const T* src, i64 count);                                                                  \
+  template <class T>                                                                                                  \
+  static void fill(T* dst, T value, i64 count);                                                                       \
   template <class T>                                                                                                  \
   static void copy_rows(T* dst, i64 ld_dst, const T* src, i64 ld_src, i64 rows, i64 cols);                            \
   template <class T>                                                                                                  \
   static void add_rows(T* dst, i64 ld_dst, const T* src, i64 ld_src, i64 rows, i64 cols);                             \
   template <class T>                                                                                                  \
   static void gather_rows(T* dst, const ops::acc_t<T>* table, const i32* ids, i64 rows, i64 cols);                    \
-  template <class T> static void download(T* host, const T* src, i64 count);                                          \
-  template <class T> static void bias_add(T* y, const T* bias, i64 rows, i64 cols);                                   \
-  template <class T> static void bias_backward(ops::acc_t<T>* dbias, const T* dy, i64 rows, i64 cols);                \
+  template <class T>                                                                                                  \
+  static void download(T* host, const T* src, i64 count);                                                             \
+  template <class T>                                                                                                  \
+  static void bias_add(T* y, const T* bias, i64 rows, i64 cols);                                                      \
+  template <class T>                                                                                                  \
+  static void bias_backward(ops::acc_t<T>* dbias, const T* dy, i64 rows, i64 cols);                                   \
                                                                                                                       \
   template <class T>                                                                                                  \
   static void act_reset(T* zH, T* zL, i32* steps, i32* inputs, i32* labels, i32* puzzle_ids, const T* H_init,         \
@@ -203,8 +208,8 @@ struct ActStepStats {
   static void act_halt(i32* steps, std::uint8_t* halted, const T* q, const i32* min_halt_steps, i64 batch,            \
                        i64 halt_max_steps, bool explore);                                                             \
   template <class T>                                                                                                  \
-  static void act_q_grad(T* target, T* dq, const T* q, const T* q_next, const ops::SeqLoss* seq, const i32* steps,    \
-                         i64 batch, i64 halt_max_steps, bool q_continue, double loss_scale);                          \
+  static void act_q_grad(ops::acc_t<T>* target, T* dq, const T* q, const T* q_next, const ops::SeqLoss* seq,          \
+                         const i32* steps, i64 batch, i64 halt_max_steps, bool q_continue, double loss_scale);        \
   template <class T>                                                                                                  \
-  static void act_metrics(ops::ActStepStats* stats, const ops::SeqLoss* seq, const T* q, const T* target,             \
+  static void act_metrics(ops::ActStepStats* stats, const ops::SeqLoss* seq, const T* q, const ops::acc_t<T>* target, \
                           const std::uint8_t* halted, const i32* steps, i64 batch, bool q_continue);
