@@ -85,8 +85,8 @@ void CudaOps::act_halt(i32* steps, u8* halted, const T* q, const i32* min_halt_s
 }
 
 template <class T>
-void CudaOps::act_q_grad(ops::acc_t<T>* target, T* dq, const T* q, const T* q_next, const ops::SeqLoss* seq, const i32* steps,
-                         i64 batch, i64 halt_max_steps, bool q_continue, double loss_scale) {
+void CudaOps::act_q_grad(ops::acc_t<T>* target, T* dq, const T* q, const T* q_next, const ops::SeqLoss* seq,
+                         const i32* steps, i64 batch, i64 halt_max_steps, bool q_continue, double loss_scale) {
   if (batch == 0) return;
   act_q_grad_kernel<<<cuda::grid_for(batch), cuda::kThreads, 0, cuda::stream()>>>(
       target, dq, q, q_next, seq, steps, batch, halt_max_steps, q_continue, loss_scale);

@@ -10,17 +10,18 @@
 // The correct-first version: every product is a strided-batched GEMM (linear.cuh's gemm), one call per
 // head over the batch (heads are strided views of qkv, nothing is transposed or copied), and the
 // row softmax and its backward are one warp per row, kSoftmaxWarps rows per block (rows of 82 or
-// 901: a block of 128 threads per row left most of them idle at T = 82 and cost three barriers a row). The scores make a round trip through memory
-// (batch*H*T^2 floats); a fused kernel for T = 82 and 901, hd = 64, is the planned next step.
+// 901: a block of 128 threads per row left most of them idle at T = 82 and cost three barriers a
+// row). The scores make a round trip through memory (batch*H*T^2 floats) where probabilities are
+// kept (the saved blocks) and in the backward; the forward without them is fused (below).
 // GEMM shapes below are the column-major statements of the row-major products (linear.cuh).
 // T = bf16 (HRM's storage): the scores and P are fp32 (acc_t: Q K^T with fp32 output, the softmax and
 // its backward in fp32), and P and dS are rounded to bf16 for the products with V, dO, K and Q (as
 // flash-attn multiplies bf16 probabilities), in stream-ordered scratch.
 //
 // Fused forward (fused_attention_forward_kernel): when nothing is kept (probs null: the forwards
-// without grad, and evaluation), head_dim is 64 and T is bf16 or the GEMM mode is bf16 (HRM's precision: flash-attn
-// multiplies bf16 Q, K, V and bf16 probabilities with fp32 accumulation), the scores never leave the
-// chip: per (batch, head) and tile of 64 queries, K and V stream through shared memory 64 keys at a
+// without grad, and evaluation), head_dim is 64 and T is bf16 or the GEMM mode is bf16 (HRM's
+// precision: flash-attn multiplies bf16 Q, K, V and bf16 probabilities with fp32 accumulation), the
+// scores never leave the chip: per (batch, head) and tile of 64 queries, K and V stream through shared memory 64 keys at a
 // time, S = Q K^T and O += P V run on the tensor cores (WMMA, bf16 in, fp32 accumulate), and the
 // softmax is the online one (running max and sum per row, O rescaled as the max grows). Four warps
 // of 16 query rows; a lane pair per row does its softmax.

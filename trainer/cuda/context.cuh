@@ -1,6 +1,7 @@
-// context.cuh: what every op family of the CUDA backend shares: the stream all work is queued on (declared in cuda_ops.hpp),
-// the cuBLAS and cuBLASLt handles, the device-side error word of the input checks, launch sizes, and block-wide
-// reductions (one block per row: RMSNorm, softmax, the token loss).
+// context.cuh: what every op family of the CUDA backend shares: the stream all work is queued on
+// (declared in cuda_ops.hpp), the cuBLAS and cuBLASLt handles, the device-side error word of the
+// input checks, launch sizes, the fp32 arithmetic of bf16 storage (to_f32 / from_f32), and
+// block-wide reductions (one block per row: RMSNorm, softmax, the token loss).
 // The context is created on first use, on the device current at that time, and lives until exit.
 #pragma once
 

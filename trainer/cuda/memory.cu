@@ -2,8 +2,9 @@
 // memory. Shapes and = / += rules: trainer/ops/ops.hpp. copy and copy_rows are stream-ordered
 // cudaMemcpy(2D)Async; fill, add_rows and gather_rows are one thread per element (one IEEE add each:
 // bit-identical to the CPU loops; bf16: the fp32 sum rounded once). gather_rows reads an acc_t table
-// (the fp32 puzzle table of a bf16 model) and rounds its rows to T, as HRM casts the gathered rows. download is the one op that waits for the host: it copies to
-// host memory after the queued work (the end of a step).
+// (the fp32 puzzle table of a bf16 model) and rounds its rows to T, as HRM casts the gathered rows.
+// download is the one op that waits for the host: it copies to host memory after the queued work
+// (the end of a step).
 #include "trainer/cuda/context.cuh"
 #include "trainer/cuda/cuda_ops.hpp"
 

@@ -5,7 +5,8 @@
 //   swiglu_backward: dg = dh * u * sigmoid(g) * (1 + g * (1 - sigmoid(g))),
 //                    du = dh * silu(g)                                                   (=)
 // exp(-g) overflows to +inf for very negative g, giving silu = -0 and sigmoid = 0, never NaN.
-// fp32 arithmetic, one rounding to T per output. One thread per (row, j); the full-precision exp (not __expf), as the CPU's is within a few ulp.
+// fp32 arithmetic, one rounding to T per output. One thread per (row, j); the full-precision exp
+// (not __expf), as the CPU's is within a few ulp.
 #include "trainer/cuda/context.cuh"
 #include "trainer/cuda/cuda_ops.hpp"
 
