@@ -21,9 +21,9 @@
 // Fused forward (fused_attention_forward_kernel): when nothing is kept (probs null: the forwards
 // without grad, and evaluation), head_dim is 64 and T is bf16 or the GEMM mode is bf16 (HRM's
 // precision: flash-attn multiplies bf16 Q, K, V and bf16 probabilities with fp32 accumulation), the
-// scores never leave the chip: per (batch, head) and tile of 64 queries, K and V stream through shared memory 64 keys at a
-// time, S = Q K^T and O += P V run on the tensor cores (WMMA, bf16 in, fp32 accumulate), and the
-// softmax is the online one (running max and sum per row, O rescaled as the max grows). Four warps
+// scores never leave the chip: per (batch, head) and tile of 64 queries, K and V stream through
+// shared memory 64 keys at a time, S = Q K^T and O += P V run on the tensor cores (WMMA, bf16 in,
+// fp32 accumulate), and the softmax is the online one (running max and sum per row, O rescaled as the max grows). Four warps
 // of 16 query rows; a lane pair per row does its softmax.
 #include <climits>
 #include <cmath>
