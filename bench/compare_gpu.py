@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """compare_gpu.py: the table of issue 6, hrmkit's CUDA step against HRM's PyTorch code on the same GPU.
 
-Reads bench/results/torch_gpu.json (bench_torch_gpu.py) and bench/results/step_cuda_<math>.json
-(bench_step_cuda, one per GEMM mode) and writes bench/results/gpu_vs_torch.md: per configuration the
+Reads bench/results/torch_gpu.json (bench_torch_gpu.py) and bench/results/step_cuda_<mode>.json
+(bench_step_cuda: bf16_storage, HRM's own precision and hrm train's default for bfloat16; and fp32
+storage with bf16, tf32 or fp32 GEMMs) and writes bench/results/gpu_vs_torch.md: per configuration the
 training step time, tokens/s, MFU, memory (PyTorch: torch.cuda.max_memory_allocated, without the
 CUDA context; hrmkit: the device's used bytes, context included) and evaluation throughput of each,
 and the speed-up (PyTorch step time / hrmkit step time; above 1 is faster than PyTorch). Only what both measured is compared; a
@@ -39,11 +40,11 @@ def main() -> int:
     p.add_argument("--results", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
     a = p.parse_args()
     torch_doc = load(os.path.join(a.results, "torch_gpu.json"))
-    ours = {m: load(os.path.join(a.results, f"step_cuda_{m}.json")) for m in ("bf16", "tf32", "fp32")}
+    ours = {m: load(os.path.join(a.results, f"step_cuda_{m}.json")) for m in ("bf16_storage", "bf16", "tf32", "fp32")}
     ours = {m: d for m, d in ours.items() if d}
     if torch_doc is None or not ours:
         missing = ["torch_gpu.json"] if torch_doc is None else []
-        missing += [] if ours else ["step_cuda_<math>.json"]
+        missing += [] if ours else ["step_cuda_<mode>.json"]
         print(f"compare_gpu: nothing to compare: {', '.join(missing)} missing in {a.results}", file=sys.stderr)
         return 1
     torch = by_config(torch_doc)
