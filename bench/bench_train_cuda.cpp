@@ -1,6 +1,8 @@
 // bench_train_cuda.cpp: the CUDA backend's ops at HRM's Sudoku shape, op by op (a block's forward
-// ops, the main backward ones, the loss; the qkv projection also as a bf16 cuBLASLt GEMM), next to
-// this GPU's cuBLAS fp32 SGEMM rate measured in the same run.
+// ops, the main backward ones, the loss; the qkv projection also as a bf16 cuBLASLt GEMM), then one
+// whole transformer block (trainer/model/block.hpp) forward, kept and not kept (the fused attention),
+// and backward, in fp32 storage with bf16 GEMM inputs and in bf16 storage (cuda::bf16 arrays, HRM's
+// precision), next to this GPU's cuBLAS fp32 SGEMM rate measured in the same run.
 //
 // Shape: hidden 512, 8 heads of 64, SwiGLU 1536, T = 82 (81 cells + 1 puzzle row), vocab 11, batch
 // 96 per GPU by default (HRM's global batch 768 over 8 GPUs); --batch changes it. Each op runs
@@ -25,6 +27,7 @@
 #include "trainer/cuda/bf16.hpp"
 #include "trainer/cuda/cuda_ops.hpp"
 #include "trainer/cuda/device_buffer.hpp"
+#include "trainer/model/block.hpp"
 
 using hrm::CudaOps;
 using hrm::DeviceBuffer;
@@ -61,6 +64,50 @@ DeviceBuffer<float> random_buffer(std::mt19937_64& rng, i64 count, float scale =
   for (float& x : h) x = u(rng);
   return DeviceBuffer<float>(h);
 }
+
+// One transformer block at the bench's shape in storage T: its weights, kept activations (with the
+// attention probabilities), the scratch of a forward without grad, and the backward's buffers.
+template <class T> struct BlockBench {
+  hrm::HrmDims d;
+  hrm::BlockSlots slots;
+  DeviceBuffer<T> w, dy, dx;
+  DeviceBuffer<float> g, cos, sin;
+  hrm::BlockActs<CudaOps, T> kept, scratch;
+  hrm::BlockGradScratch<CudaOps, T> grad;
+  i64 batch;
+
+  BlockBench(const hrm::HrmDims& dims, i64 b) : d(dims), batch(b) {
+    const i64 D = d.hidden, I = d.inter, n = b * d.tokens;
+    slots = {0, 3 * D * D, 4 * D * D, 4 * D * D + 2 * I * D};
+    std::mt19937_64 rng(2);
+    w = device_as<T>(rng, 4 * D * D + 3 * I * D, 0.05f);
+    dy = device_as<T>(rng, n * D, 1.0f);
+    dx.resize(n * D);
+    g.resize(4 * D * D + 3 * I * D);
+    cos.resize(d.tokens * d.head_dim);
+    sin.resize(d.tokens * d.head_dim);
+    CudaOps::rope_tables(cos.data(), sin.data(), d.tokens, d.head_dim, d.rope_theta);
+    kept.resize(d, b, true);
+    scratch.resize(d, b, false);
+    grad.resize(d, b);
+    CudaOps::copy(kept.x.data(), device_as<T>(rng, n * D, 1.0f).data(), n * D);
+    CudaOps::copy(scratch.x.data(), kept.x.data(), n * D);
+  }
+  void forward(bool keep) {
+    hrm::block_forward<CudaOps>(keep ? kept : scratch, w.data(), slots, cos.data(), sin.data(), d, batch);
+  }
+  void backward() {  // on the kept activations; dy is overwritten in place (for timing, its values do not matter)
+    hrm::block_backward<CudaOps>(dx.data(), dy.data(), kept, w.data(), g.data(), slots, cos.data(), sin.data(), grad,
+                                 d, batch);
+  }
+
+  template <class U> static DeviceBuffer<U> device_as(std::mt19937_64& rng, i64 count, float scale) {
+    std::uniform_real_distribution<float> u(-scale, scale);
+    std::vector<U> h(static_cast<std::size_t>(count));
+    for (U& x : h) x = static_cast<U>(u(rng));
+    return DeviceBuffer<U>(h);
+  }
+};
 
 }  // namespace
 
@@ -102,6 +149,22 @@ int main(int argc, char** argv) {
   hrm::cuda::to_bf16(x_bf16.data(), x.data(), n * D);
   hrm::cuda::to_bf16(w_qkv_bf16.data(), w_qkv.data(), 3 * D * D);
 
+  hrm::HrmDims dims;
+  dims.hidden = D;
+  dims.heads = H;
+  dims.head_dim = hd;
+  dims.inter = I;
+  dims.tokens = T;
+  BlockBench<float> block_fp32(dims, batch);
+  BlockBench<hrm::cuda::bf16> block_bf16(dims, batch);
+  const auto bf16_gemms = [](const std::function<void()>& f) {
+    return [f] {
+      hrm::cuda::set_gemm_math(hrm::cuda::GemmMath::bf16);
+      f();
+      hrm::cuda::set_gemm_math(hrm::cuda::GemmMath::fp32);
+    };
+  };
+
   Timer timer;
   const double sgemm_ms = timer.ms([&] { CudaOps::linear_forward(big_c.data(), big_a.data(), big_a.data(), 4096, 4096, 4096); }, 5);
   const double sgemm_gflops = 2.0 * 4096 * 4096 * 4096 / (sgemm_ms * 1e6);
@@ -112,6 +175,7 @@ int main(int argc, char** argv) {
     std::function<void()> run;
   };
   const double fn = static_cast<double>(n), attn_flops = 4.0 * static_cast<double>(batch * H * T * T * hd);
+  const double block_flops = 2 * fn * (D * 3 * D + D * D + D * 2 * I + I * D) + attn_flops;
   const std::vector<Op> ops = {
       {"linear_forward qkv", 2 * fn * D * 3 * D, 0, [&] { CudaOps::linear_forward(qkv.data(), x.data(), w_qkv.data(), n, D, 3 * D); }},
       {"linear_forward_bf16 qkv", 2 * fn * D * 3 * D, 0, [&] { hrm::cuda::linear_forward_bf16(qkv.data(), x_bf16.data(), w_qkv_bf16.data(), n, D, 3 * D); }},
@@ -134,16 +198,22 @@ int main(int argc, char** argv) {
       {"linear_backward qkv", 4 * fn * D * 3 * D, 0, [&] { CudaOps::linear_backward(tmp.data(), g_qkv.data(), dqkv.data(), x.data(), w_qkv.data(), n, D, 3 * D, false); }},
       {"token_loss_forward", 0, 4.0 * batch * S * V, [&] { CudaOps::token_loss_forward(seq.data(), argmax.data(), logits.data(), labels.data(), batch, S, V, hrm::ops::LossType::stablemax); }},
       {"token_loss_backward", 0, 8.0 * batch * S * V, [&] { CudaOps::token_loss_backward(dlogits.data(), logits.data(), labels.data(), seq_scale.data(), batch, S, V, hrm::ops::LossType::stablemax); }},
+      {"block fwd kept, fp32+bf16 GEMM", block_flops, 0, bf16_gemms([&] { block_fp32.forward(true); })},
+      {"block fwd no grad, fp32+bf16 GEMM", block_flops, 0, bf16_gemms([&] { block_fp32.forward(false); })},
+      {"block bwd, fp32+bf16 GEMM", 2 * block_flops, 0, bf16_gemms([&] { block_fp32.backward(); })},
+      {"block fwd kept, bf16 storage", block_flops, 0, [&] { block_bf16.forward(true); }},
+      {"block fwd no grad, bf16 storage", block_flops, 0, [&] { block_bf16.forward(false); }},
+      {"block bwd, bf16 storage", 2 * block_flops, 0, [&] { block_bf16.backward(); }},
   };
 
   std::printf("# %s, cuBLAS fp32 SGEMM (4096^3): %.0f GFLOP/s; batch %lld, T %lld, hidden %lld\n", prop.name, sgemm_gflops,
               static_cast<long long>(batch), static_cast<long long>(T), static_cast<long long>(D));
-  std::printf("%-24s %10s %10s %10s %8s\n", "op", "ms", "GFLOP/s", "GB/s", "% SGEMM");
+  std::printf("%-34s %10s %10s %10s %8s\n", "op", "ms", "GFLOP/s", "GB/s", "% SGEMM");
   nlohmann::json results = nlohmann::json::array();
   for (const Op& op : ops) {
     const double ms = timer.ms(op.run, reps);
     const double gflops = op.flops / (ms * 1e6), gbs = op.bytes / (ms * 1e6);
-    std::printf("%-24s %10.3f %10.0f %10.0f %7.0f%%\n", op.name, ms, gflops, gbs, 100 * gflops / sgemm_gflops);
+    std::printf("%-34s %10.3f %10.0f %10.0f %7.0f%%\n", op.name, ms, gflops, gbs, 100 * gflops / sgemm_gflops);
     results.push_back({{"op", op.name}, {"ms", ms}, {"gflops", gflops}, {"gbytes_per_s", gbs},
                        {"sgemm_fraction", gflops / sgemm_gflops}});
   }
