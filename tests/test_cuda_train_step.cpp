@@ -219,7 +219,7 @@ TEST_CASE("cuda train step: bf16 GEMM inputs (hrm train's mode for bfloat16) sta
 
 // bf16 storage (HRM's own precision, hrm train's default for forward_dtype = "bfloat16"): bf16
 // activations, carry and weight copy, bf16 GEMMs, fp32 master weights, gradients and optimizer.
-// Against the CPU's fp32 step: every activation rounded to bf16 (2^-9), over the same few layers as
+// Against the CPU's fp32 step: every activation rounded to bf16 (2^-8), over the same few layers as
 // the bf16 GEMM mode above plus the roundings of the stored activations: the loss within 5e-2 and the
 // gradient's sum of squares within 1e-1 (reasoned, not measured). The master weights after one step:
 // AdamATan2's first step moves each weight by lr * atan2(m, sqrt(v)), which depends on the sign of the
