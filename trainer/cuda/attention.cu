@@ -16,7 +16,8 @@
 // GEMM shapes below are the column-major statements of the row-major products (linear.cuh).
 // T = bf16 (HRM's storage): the scores and P are fp32 (acc_t: Q K^T with fp32 output, the softmax and
 // its backward in fp32), and P and dS are rounded to bf16 for the products with V, dO, K and Q (as
-// flash-attn multiplies bf16 probabilities), in stream-ordered scratch.
+// flash-attn multiplies bf16 probabilities): the softmax kernels write those copies beside their
+// fp32 results (dS only as the copy), in stream-ordered scratch; saved probabilities are converted.
 //
 // Fused forward (fused_attention_forward_kernel): when nothing is kept (probs null: the forwards
 // without grad, and evaluation), head_dim is 64 and T is bf16 or the GEMM mode is bf16 (HRM's
@@ -51,8 +52,9 @@ __device__ i64 warp_row(i64 rows) {
   return row < rows ? row : -1;
 }
 
-// Rows of length t: s = softmax(s), max-subtracted so exp never overflows.
-__global__ void softmax_rows_kernel(float* s, i64 rows, i64 t) {
+// Rows of length t: s = softmax(s), max-subtracted so exp never overflows; and, when `copy` is not
+// null, the probabilities rounded to bf16 in it too (the operand of a bf16 product).
+__global__ void softmax_rows_kernel(float* s, cuda::bf16* copy, i64 rows, i64 t) {
   const i64 r = warp_row(rows);
   if (r < 0) return;
   const i64 lane = threadIdx.x & 31;
@@ -67,11 +69,16 @@ __global__ void softmax_rows_kernel(float* s, i64 rows, i64 t) {
     sum += e;
   }
   sum = cuda::warp_reduce(sum, cuda::SumOp{});
-  for (i64 j = lane; j < t; j += 32) row[j] /= sum;
+  for (i64 j = lane; j < t; j += 32) {
+    const float p = row[j] / sum;
+    row[j] = p;
+    if (copy) copy[r * t + j] = __float2bfloat16_rn(p);
+  }
 }
 
-// Rows of length t: ds = p * (ds - <p, ds>), ds holding dP on entry.
-__global__ void softmax_backward_rows_kernel(float* ds, const float* p, i64 rows, i64 t) {
+// Rows of length t: ds = p * (ds - <p, ds>), ds holding dP on entry; with `copy`, the result goes to
+// it, rounded to bf16 (the operand of the bf16 products), and ds keeps dP.
+__global__ void softmax_backward_rows_kernel(float* ds, cuda::bf16* copy, const float* p, i64 rows, i64 t) {
   const i64 r = warp_row(rows);
   if (r < 0) return;
   const i64 lane = threadIdx.x & 31;
@@ -80,7 +87,13 @@ __global__ void softmax_backward_rows_kernel(float* ds, const float* p, i64 rows
   float dot = 0;
   for (i64 j = lane; j < t; j += 32) dot += pr[j] * d[j];
   dot = cuda::warp_reduce(dot, cuda::SumOp{});
-  for (i64 j = lane; j < t; j += 32) d[j] = pr[j] * (d[j] - dot);
+  for (i64 j = lane; j < t; j += 32) {
+    const float v = pr[j] * (d[j] - dot);
+    if (copy)
+      copy[r * t + j] = __float2bfloat16_rn(v);
+    else
+      d[j] = v;
+  }
 }
 
 constexpr int kFaTile = 64;        // queries per block, keys per step
@@ -203,8 +216,10 @@ template <class T> void fused_attention_forward(T* out, const T* qkv, i64 batch,
   HRM_CUDA_CHECK_LAUNCH(fused_attention_forward_kernel);
 }
 
-// P (batch, H, T, T) = softmax(scale * Q K^T), every head; fp32 whatever T is.
-template <class T> void attention_probs(float* P, const T* qkv, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
+// P (batch, H, T, T) = softmax(scale * Q K^T), every head; fp32 whatever T is, and rounded to bf16 in
+// `copy` too when it is not null.
+template <class T>
+void attention_probs(float* P, cuda::bf16* copy, const T* qkv, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
   const i64 D = heads * head_dim, ld = 3 * D, TT = tokens * tokens;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   for (i64 h = 0; h < heads; ++h) {  // S^T (T, T) = K Q^T
@@ -213,19 +228,28 @@ template <class T> void attention_probs(float* P, const T* qkv, i64 batch, i64 t
                P + h * TT, tokens, heads * TT, batch);
   }
   const i64 rows = batch * heads * tokens;
-  softmax_rows_kernel<<<cuda::grid_for(rows, kSoftmaxWarps), 32 * kSoftmaxWarps, 0, cuda::stream()>>>(P, rows, tokens);
+  softmax_rows_kernel<<<cuda::grid_for(rows, kSoftmaxWarps), 32 * kSoftmaxWarps, 0, cuda::stream()>>>(P, copy, rows,
+                                                                                                   tokens);
   HRM_CUDA_CHECK_LAUNCH(softmax_rows_kernel);
 }
 
-// `scores` fp32 values as T for a product with T operands: the array itself for float, a bf16 copy
-// (in `copy`, stream-ordered scratch) for bf16.
-template <class T> const T* as_operand(const float* scores, i64 count, std::optional<cuda::Scratch>& copy) {
+// For T = bf16, stream-ordered scratch (in `s`) for the bf16 copy of `count` fp32 scores that the
+// softmax kernels write beside them, the operand of the bf16 products; for float, null (the fp32
+// array is the operand itself).
+template <class T> cuda::bf16* bf16_copy(std::optional<cuda::Scratch>& s, i64 count) {
   if constexpr (std::is_same_v<T, float>) {
-    return scores;
+    return nullptr;
   } else {
-    copy.emplace(count * sizeof(T));
-    cuda::to_bf16(copy->as<T>(), scores, count);
-    return copy->as<T>();
+    s.emplace(count * sizeof(cuda::bf16));
+    return s->as<cuda::bf16>();
+  }
+}
+// The operand of a product with T operands: the fp32 scores for float, their bf16 copy for bf16.
+template <class T> const T* operand(const float* fp32, const cuda::bf16* copy) {
+  if constexpr (std::is_same_v<T, float>) {
+    return fp32;
+  } else {
+    return copy;
   }
 }
 
@@ -240,9 +264,10 @@ void CudaOps::attention_forward(T* out, ops::acc_t<T>* probs, const T* qkv, i64 
   if (!probs && head_dim == kFaHd && bf16_math) return fused_attention_forward(out, qkv, batch, tokens, heads);
   cuda::Scratch scratch(probs ? 0 : batch * heads * TT * sizeof(float));
   float* P = probs ? probs : scratch.as<float>();
-  attention_probs(P, qkv, batch, tokens, heads, head_dim);
   std::optional<cuda::Scratch> p_copy;
-  const T* Pt = as_operand<T>(P, batch * heads * TT, p_copy);
+  cuda::bf16* Pb = bf16_copy<T>(p_copy, batch * heads * TT);
+  attention_probs(P, Pb, qkv, batch, tokens, heads, head_dim);
+  const T* Pt = operand<T>(P, Pb);
   for (i64 h = 0; h < heads; ++h)  // O^T (hd, T) = V^T P^T
     cuda::gemm(false, false, head_dim, tokens, tokens, 1.0f, qkv + 2 * D + h * head_dim, ld, tokens * ld, Pt + h * TT,
                tokens, heads * TT, 0.0f, out + h * head_dim, D, tokens * D, batch);
@@ -257,10 +282,15 @@ void CudaOps::attention_backward(T* dqkv, const T* dout, const T* qkv, const ops
   cuda::Scratch recomputed(probs ? 0 : scores * sizeof(float));
   cuda::Scratch ds_buffer(scores * sizeof(float));
   float* dS = ds_buffer.as<float>();
-  if (!probs) attention_probs(recomputed.as<float>(), qkv, batch, tokens, heads, head_dim);
-  const float* P = probs ? probs : recomputed.as<float>();
   std::optional<cuda::Scratch> p_copy, ds_copy;
-  const T* Pt = as_operand<T>(P, scores, p_copy);
+  cuda::bf16* Pb = bf16_copy<T>(p_copy, scores);
+  if (probs) {
+    if (Pb) cuda::to_bf16(Pb, probs, scores);  // the saved fp32 probabilities, as the bf16 operand
+  } else {
+    attention_probs(recomputed.as<float>(), Pb, qkv, batch, tokens, heads, head_dim);
+  }
+  const float* P = probs ? probs : recomputed.as<float>();
+  const T* Pt = operand<T>(P, Pb);
   for (i64 h = 0; h < heads; ++h) {
     const T* V = qkv + 2 * D + h * head_dim;
     const T* dO = dout + h * head_dim;
@@ -272,11 +302,12 @@ void CudaOps::attention_backward(T* dqkv, const T* dout, const T* qkv, const ops
                tokens, heads * TT, batch);
   }
   p_copy.reset();  // bf16: P's copy is done with (stream-ordered), and dS's may take its place
+  cuda::bf16* dSb = bf16_copy<T>(ds_copy, scores);
   const i64 rows = batch * heads * tokens;
   softmax_backward_rows_kernel<<<cuda::grid_for(rows, kSoftmaxWarps), 32 * kSoftmaxWarps, 0, cuda::stream()>>>(
-      dS, P, rows, tokens);
+      dS, dSb, P, rows, tokens);
   HRM_CUDA_CHECK_LAUNCH(softmax_backward_rows_kernel);
-  const T* dSt = as_operand<T>(dS, scores, ds_copy);
+  const T* dSt = operand<T>(dS, dSb);
   for (i64 h = 0; h < heads; ++h) {
     const T* Q = qkv + h * head_dim;
     // dQ^T (hd, T) = scale K^T dS^T;  dK^T (hd, T) = scale Q^T dS
