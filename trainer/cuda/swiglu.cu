@@ -5,8 +5,11 @@
 //   swiglu_backward: dg = dh * u * sigmoid(g) * (1 + g * (1 - sigmoid(g))),
 //                    du = dh * silu(g)                                                   (=)
 // exp(-g) overflows to +inf for very negative g, giving silu = -0 and sigmoid = 0, never NaN.
-// fp32 arithmetic, one rounding to T per output. One thread per (row, j); the full-precision exp
+// fp32 arithmetic; bf16 rounds where torch's bf16 ops do: silu(g) before the product with u, and in
+// the backward dh * u before the silu derivative and silu(g) before du (fp32: not at all). One thread per (row, j); the full-precision exp
 // (not __expf), as the CPU's is within a few ulp.
+#include <type_traits>
+
 #include "trainer/cuda/context.cuh"
 #include "trainer/cuda/cuda_ops.hpp"
 
@@ -22,7 +25,7 @@ template <class T> __global__ void swiglu_forward_kernel(T* h, const T* gu, i64 
   if (i >= count) return;
   const i64 r = i / inter, j = i % inter;
   const float g = to_f32(gu[r * 2 * inter + j]), u = to_f32(gu[r * 2 * inter + inter + j]);
-  h[i] = from_f32<T>(g / (1.0f + exp(-g)) * u);
+  h[i] = from_f32<T>(cuda::round_as<T>(g / (1.0f + exp(-g))) * u);
 }
 
 template <class T> __global__ void swiglu_backward_kernel(T* dgu, const T* dh, const T* gu, i64 inter, i64 count) {
@@ -31,8 +34,11 @@ template <class T> __global__ void swiglu_backward_kernel(T* dgu, const T* dh, c
   const i64 r = i / inter, j = i % inter;
   const float g = to_f32(gu[r * 2 * inter + j]), u = to_f32(gu[r * 2 * inter + inter + j]), d = to_f32(dh[i]);
   const float sig = 1.0f / (1.0f + exp(-g));
-  dgu[r * 2 * inter + j] = from_f32<T>(d * u * sig * (1.0f + g * (1.0f - sig)));
-  dgu[r * 2 * inter + inter + j] = from_f32<T>(d * g * sig);
+  dgu[r * 2 * inter + j] = from_f32<T>(cuda::round_as<T>(d * u) * sig * (1.0f + g * (1.0f - sig)));
+  if constexpr (std::is_same_v<T, float>)
+    dgu[r * 2 * inter + inter + j] = d * g * sig;
+  else  // d(silu(g) * u)/du with silu(g) as the forward stored it
+    dgu[r * 2 * inter + inter + j] = from_f32<T>(d * cuda::round_as<T>(g * sig));
 }
 
 }  // namespace
