@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "trainer/model/params.hpp"
@@ -101,12 +102,12 @@ void module_forward(T* z, const T* injection, const std::vector<BlockSlots>& lay
   const std::int64_t count = batch * d.tokens * d.hidden;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     BlockActs<Ops, T>& a = saved ? (*saved)[i] : scratch;
-    if (i == 0) {
+    if (i == 0)
       Ops::add(a.x.data(), z, injection, count);
-    } else {
-      const BlockActs<Ops, T>& prev = saved ? (*saved)[i - 1] : scratch;  // without saving: prev is a itself
-      Ops::copy(a.x.data(), prev.h2.data(), count);
-    }
+    else if (saved)
+      Ops::copy(a.x.data(), (*saved)[i - 1].h2.data(), count);
+    else
+      std::swap(a.x, a.h2);  // the scratch's output is its next input: the buffers trade places, nothing is copied
     block_forward<Ops>(a, w, layers[i], rope_cos, rope_sin, d, batch);
   }
   const BlockActs<Ops, T>& last = saved ? saved->back() : scratch;
