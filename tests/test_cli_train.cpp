@@ -115,34 +115,27 @@ TEST_CASE("hrm eval: a checkpoint reproduces the in-training evaluation under HR
   // accuracies within 4 of the 200 test puzzles (a reordered sum may flip an argmax tie); without one, or
   // without the CUDA backend, exit 2 saying which.
   const std::string ckpt = run + "/checkpoints/step_24.safetensors";
-  const auto g = run_hrm("eval " + ckpt + " --format json --device cuda --gemm-math fp32 --predictions " + (t / "gpu"));
-  if (g.code == 0) {
+  const auto gpu_eval_close = [&](const std::string& options, double loss_tol, double puzzles) {
+    CAPTURE(options);
+    const auto g = run_hrm("eval " + ckpt + " --format json --device cuda " + options);
+    if (g.code != 0) {
+      CHECK(g.code == 2);
+      CHECK((g.out.find("hrm eval --device cuda: no CUDA device found") != std::string::npos ||
+             g.out.find("has no CUDA backend") != std::string::npos));
+      return;
+    }
     const json jg = json::parse(g.out.substr(g.out.find('{')));
     const double loss = j["all"]["lm_loss"].get<double>();
-    CHECK(std::abs(jg["all"]["lm_loss"].get<double>() - loss) <= 1e-4 * std::abs(loss));
+    CHECK(std::abs(jg["all"]["lm_loss"].get<double>() - loss) <= loss_tol * std::abs(loss));
     for (const char* k : {"accuracy", "exact_accuracy", "q_halt_accuracy"}) {
       CAPTURE(k);
-      CHECK(std::abs(jg["all"][k].get<double>() - j["all"][k].get<double>()) <= 4.0 / 200);
+      CHECK(std::abs(jg["all"][k].get<double>() - j["all"][k].get<double>()) <= puzzles / 200);
     }
-  } else {
-    CHECK(g.code == 2);
-    CHECK((g.out.find("hrm eval --device cuda: no CUDA device found") != std::string::npos ||
-           g.out.find("has no CUDA backend") != std::string::npos));
-  }
+  };
+  gpu_eval_close("--gemm-math fp32 --predictions " + (t / "gpu"), 1e-4, 4);
   // bf16 storage (HRM's): every activation rounded to bf16 through 16 segments of a recurrent model, so
   // a looser bound (reasoned, not yet measured): the loss within 5%, accuracies within 20 of 200.
-  const auto h = run_hrm("eval " + ckpt + " --format json --device cuda --storage bf16");
-  if (h.code == 0) {
-    const json jh = json::parse(h.out.substr(h.out.find('{')));
-    const double loss = j["all"]["lm_loss"].get<double>();
-    CHECK(std::abs(jh["all"]["lm_loss"].get<double>() - loss) <= 5e-2 * std::abs(loss));
-    for (const char* k : {"accuracy", "exact_accuracy", "q_halt_accuracy"}) {
-      CAPTURE(k);
-      CHECK(std::abs(jh["all"][k].get<double>() - j["all"][k].get<double>()) <= 20.0 / 200);
-    }
-  } else {
-    CHECK(h.code == 2);
-  }
+  gpu_eval_close("--storage bf16", 5e-2, 20);
   const auto bad = run_hrm("eval " + ckpt + " --gemm-math bf16");
   CHECK(bad.code == 2);
   CHECK(bad.out.find("--gemm-math: applies to the CUDA backend only") != std::string::npos);
@@ -236,21 +229,20 @@ TEST_CASE("bad input: resume with another model, data that does not fit the mode
   CHECK(r.code == 2);
   CHECK(r.out.find("cut.safetensors") != std::string::npos);
 
-  r = run_hrm("train " + cfg + " --device tpu --quiet");
-  CHECK(r.code == 2);
-  CHECK(r.out.find("tpu") != std::string::npos);
-  r = run_hrm("train " + cfg + " --device cuda --gemm-math fp16 --quiet");
-  CHECK(r.code == 2);
-  CHECK(r.out.find("--gemm-math: 'fp16' is not a GEMM mode") != std::string::npos);
-  r = run_hrm("train " + cfg + " --gemm-math bf16 --quiet");  // the CPU backend multiplies in fp32 only
-  CHECK(r.code == 2);
-  CHECK(r.out.find("applies to the CUDA backend only") != std::string::npos);
-  r = run_hrm("train " + cfg + " --device cuda --storage fp16 --quiet");
-  CHECK(r.code == 2);
-  CHECK(r.out.find("--storage: 'fp16' is not a storage type") != std::string::npos);
-  r = run_hrm("train " + cfg + " --device cuda --storage bf16 --gemm-math tf32 --quiet");
-  CHECK(r.code == 2);
-  CHECK(r.out.find("bf16 storage multiplies bf16 on the tensor cores, not tf32") != std::string::npos);
+  // Device options that cannot be honoured: exit 2 naming what is wrong (the CPU backend multiplies
+  // in fp32 only, so --gemm-math and --storage need --device cuda).
+  for (const auto& [options, says] :
+       {std::pair{"--device tpu", "tpu"},
+        std::pair{"--device cuda --gemm-math fp16", "--gemm-math: 'fp16' is not a GEMM mode"},
+        std::pair{"--gemm-math bf16", "applies to the CUDA backend only"},
+        std::pair{"--device cuda --storage fp16", "--storage: 'fp16' is not a storage type"},
+        std::pair{"--device cuda --storage bf16 --gemm-math tf32",
+                  "bf16 storage multiplies bf16 on the tensor cores, not tf32"}}) {
+    CAPTURE(options);
+    r = run_hrm("train " + cfg + " " + options + " --quiet");
+    CHECK(r.code == 2);
+    CHECK(r.out.find(says) != std::string::npos);
+  }
   // Without a device (CUDA build) or without the CUDA backend: exit 2 saying which. A machine with
   // a device trains, on cuda.
   r = run_hrm("train " + cfg + " --device cuda --out " + (t / "cuda") + " --quiet");

@@ -178,27 +178,51 @@ TEST_CASE("cuda train step: four steps on the carried state against the CPU trai
 // GEMMs deep: 1e-2 for TF32; bf16's 8x coarser rounding gives 5e-2 on the loss and 1e-1 on the sum of
 // squares of the gradients (squares double the relative error).
 namespace {
+// One CPU training step (both optimizers, lr 1e-4 and 1e-2) from initial_state on a fixed batch, the
+// reference of the reduced-precision tests: the state before and after, the stats and the gradient's
+// sum of squares.
+struct CpuStep {
+  TrainerState before, after;
+  ActBatch batch;
+  std::vector<std::int32_t> min_halt;
+  ActStepStats stats;
+  double grad_sq = 0;
+};
+constexpr double kLr = 1e-4, kPuzzleLr = 1e-2;
+
+CpuStep cpu_step(const HrmDims& d, i64 b) {
+  CpuStep r;
+  r.before = r.after = initial_state(d, b);
+  HrmAct<CpuOps, float> act(d, b);
+  std::vector<float> grads(r.after.weights.layout.total), puzzle_grads(b * d.puzzle_ndim);
+  std::mt19937_64 g(9);
+  r.batch = random_batch(d, b, g);
+  r.min_halt.assign(b, 1);
+  r.stats = act.train_step(r.after.weights, r.after.carry, r.batch, r.min_halt.data(), 1.0 / b, grads.data(),
+                           puzzle_grads.data());
+  for (float x : grads) r.grad_sq += static_cast<double>(x) * x;
+  apply_optimizers(r.after.weights, r.after.adam_m, r.after.adam_v, grads, r.after.carry.data.puzzle_ids.data(),
+                   puzzle_grads.data(), b, 1, kLr, kPuzzleLr, TrainConfig{});
+  return r;
+}
+
 void check_reduced_math(cuda::GemmMath math, double tol_loss, double tol_grad_sq) {
   require_device();
   const HrmDims d = small_dims();
   const i64 b = 4;
   const TrainConfig tc;
-  TrainerState cpu = initial_state(d, b), dev = cpu;
-  HrmAct<CpuOps, float> act(d, b);
-  std::vector<float> grads(cpu.weights.layout.total), puzzle_grads(b * d.puzzle_ndim);
-  std::mt19937_64 g(9);
-  const ActBatch batch = random_batch(d, b, g);
-  const std::vector<std::int32_t> min_halt(b, 1);
-  const ActStepStats s = act.train_step(cpu.weights, cpu.carry, batch, min_halt.data(), 1.0 / b, grads.data(),
-                                        puzzle_grads.data());
-  double sq = 0;
-  for (float x : grads) sq += static_cast<double>(x) * x;
+  const CpuStep cpu = cpu_step(d, b);
+  TrainerState dev = cpu.before;
+  const ActBatch& batch = cpu.batch;
+  const std::vector<std::int32_t>& min_halt = cpu.min_halt;
+  const ActStepStats& s = cpu.stats;
+  const double sq = cpu.grad_sq;
   const World solo;
   const auto device_step = [&](cuda::GemmMath m) {
     cuda::set_gemm_math(m);
     const std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b, solo);
     step->load(dev);
-    return step->step(batch, min_halt.data(), 1.0 / b, 1, 1e-4, 1e-2, tc);
+    return step->step(batch, min_halt.data(), 1.0 / b, 1, kLr, kPuzzleLr, tc);
   };
   const DeviceStepResult r = device_step(math);
   const DeviceStepResult exact = device_step(cuda::GemmMath::fp32);
@@ -230,19 +254,14 @@ TEST_CASE("cuda train step: bf16 storage (HRM's precision) stays within 5e-2 of 
   const HrmDims d = small_dims();
   const i64 b = 4;
   const TrainConfig tc;
-  const double lr = 1e-4, plr = 1e-2;
-  TrainerState cpu = initial_state(d, b), dev = cpu, fp32 = cpu;
-  HrmAct<CpuOps, float> act(d, b);
-  std::vector<float> grads(cpu.weights.layout.total), puzzle_grads(b * d.puzzle_ndim);
-  std::mt19937_64 g(9);
-  const ActBatch batch = random_batch(d, b, g);
-  const std::vector<std::int32_t> min_halt(b, 1);
-  const ActStepStats s = act.train_step(cpu.weights, cpu.carry, batch, min_halt.data(), 1.0 / b, grads.data(),
-                                        puzzle_grads.data());
-  double sq = 0;
-  for (float x : grads) sq += static_cast<double>(x) * x;
-  apply_optimizers(cpu.weights, cpu.adam_m, cpu.adam_v, grads, cpu.carry.data.puzzle_ids.data(), puzzle_grads.data(),
-                   b, 1, lr, plr, tc);
+  const double lr = kLr, plr = kPuzzleLr;
+  const CpuStep ref = cpu_step(d, b);
+  const TrainerState& cpu = ref.after;
+  TrainerState dev = ref.before, fp32 = ref.before;
+  const ActBatch& batch = ref.batch;
+  const std::vector<std::int32_t>& min_halt = ref.min_halt;
+  const ActStepStats& s = ref.stats;
+  const double sq = ref.grad_sq;
   const World solo;
   const std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b, solo, cuda::Storage::bf16);
   const std::unique_ptr<DeviceStep> exact = cuda::make_train_step(d, b, solo, cuda::Storage::fp32);

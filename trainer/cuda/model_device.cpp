@@ -5,25 +5,21 @@
 
 namespace hrm::cuda {
 
-template <class T> std::vector<T> host_as(const std::vector<float>& v) {
-  if constexpr (std::is_same_v<T, float>) {
+namespace {
+// v's values as To (float -> bf16: round to nearest even; bf16 -> float: exact).
+template <class To, class From> std::vector<To> converted(const std::vector<From>& v) {
+  if constexpr (std::is_same_v<To, From>) {
     return v;
   } else {
-    std::vector<T> out(v.size());
-    for (std::size_t i = 0; i < v.size(); ++i) out[i] = __float2bfloat16_rn(v[i]);
+    std::vector<To> out(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) out[i] = static_cast<To>(v[i]);
     return out;
   }
 }
+}  // namespace
 
-template <class T> std::vector<float> host_float(const std::vector<T>& v) {
-  if constexpr (std::is_same_v<T, float>) {
-    return v;
-  } else {
-    std::vector<float> out(v.size());
-    for (std::size_t i = 0; i < v.size(); ++i) out[i] = __bfloat162float(v[i]);
-    return out;
-  }
-}
+template <class T> std::vector<T> host_as(const std::vector<float>& v) { return converted<T>(v); }
+template <class T> std::vector<float> host_float(const std::vector<T>& v) { return converted<float>(v); }
 
 template <class T> DeviceWeights<T> to_device(const HrmWeights<float>& w) {
   DeviceWeights<T> d;
