@@ -90,8 +90,10 @@ template <class T> struct BlockBench {
     kept.resize(d, b, true);
     scratch.resize(d, b, false);
     grad.resize(d, b);
-    CudaOps::copy(kept.x.data(), device_as<T>(rng, n * D, 1.0f).data(), n * D);
-    CudaOps::copy(scratch.x.data(), kept.x.data(), n * D);
+    const DeviceBuffer<T> x = device_as<T>(rng, n * D, 1.0f);
+    CudaOps::copy(kept.x.data(), x.data(), n * D);
+    CudaOps::copy(scratch.x.data(), x.data(), n * D);
+    CUDA_CHECK(cudaStreamSynchronize(hrm::cuda::stream()));  // before x is freed
   }
   void forward(bool keep) {
     hrm::block_forward<CudaOps>(keep ? kept : scratch, w.data(), slots, cos.data(), sin.data(), d, batch);

@@ -91,6 +91,10 @@ struct CpuStep {
   double grad_sq = 0;
 };
 constexpr double kLr = 1e-4, kPuzzleLr = 1e-2;
+// One bf16-storage step against the fp32 step (test_cuda_train_step's bounds; test_bf16_emulation
+// checks that the CPU's bf16 emulation, and so bf16 itself, stays inside them): the loss, the
+// gradient's sum of squares, the carry.
+constexpr double kTolBf16StepLoss = 5e-3, kTolBf16StepGradSq = 3e-2, kTolBf16StepCarry = 8e-2;
 
 template <class Ops = CpuOps> CpuStep cpu_step(const HrmDims& d, i64 b) {
   CpuStep r;

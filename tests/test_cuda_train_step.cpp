@@ -18,7 +18,6 @@
 #include <string>
 #include <vector>
 
-#include "cpu_bf16_ops.hpp"
 #include "step_fixture.hpp"
 #include "test_tiny_config.hpp"
 #include "test_util.hpp"
@@ -162,42 +161,37 @@ TEST_CASE("cuda train step: bf16 GEMM inputs (hrm train's mode for bfloat16) sta
 
 // bf16 storage (HRM's own precision, hrm train's default for forward_dtype = "bfloat16"): bf16
 // activations, carry and weight copy, bf16 GEMMs, fp32 master weights, gradients and optimizer. One
-// step against two CPU references:
-//  - the fp32 step: the CPU's bf16 emulation (cpu_bf16_ops.hpp, test_bf16_emulation) measured 8.6e-4
-//    on the loss, 3.8e-3 on the gradient's sum of squares, 1.6e-2 on the carry and 0.4 lr on the
-//    master weights against it: bounds 5e-3, 2e-2, 5e-2 and 2 lr (AdamATan2's first step moves a
-//    weight by about lr whatever the gradient's size, so a sign flip near 0 moves it by 2 lr);
-//  - the emulation itself, which rounds where the kernels round: only the order of the fp32 sums
-//    differs, which flips a bf16 rounding now and then: the loss within 5e-4, the sum of squares within
-//    2e-3, the carry within 1e-2 (reasoned, not yet measured).
-// A broken op is O(1) off; and the step must differ from the fp32 device step (bf16 took effect).
-TEST_CASE("cuda train step: bf16 storage against the CPU's fp32 step and its bf16 emulation, fp32 master weights") {
+// step against the CPU's fp32 step. The CPU's bf16 emulation (cpu_bf16_ops.hpp, test_bf16_emulation)
+// measured 8.6e-4 on the loss, 3.8e-3 on the gradient's sum of squares, 1.6e-2 on the carry and 0.4 lr
+// on the master weights against it; and a reviewer's variant of it that flips bf16 roundings as the
+// GPU's different fp32 sums will (30 seeds, up to ~100 flips a step) stayed within 1.5e-3, 1.0e-2 and
+// 2.3e-2 of fp32: a few flipped roundings spread through the recurrent model into new bf16 noise of the
+// same size, so the GPU step is no closer to the emulation than to fp32 (the rounding points are checked
+// op by op in test_cuda_ops instead). Bounds 5e-3, 3e-2, 8e-2 and 2 lr (AdamATan2's first step moves a
+// weight by about lr whatever the gradient's size, so a sign flip near 0 moves it by 2 lr). A broken
+// op is O(1) off; and the step must differ from the fp32 device step (bf16 took effect).
+TEST_CASE("cuda train step: bf16 storage stays within bf16's measured noise of the CPU's fp32 step, fp32 master weights") {
   require_device();
   const HrmDims d = small_dims();
   const i64 b = 4;
   const TrainConfig tc;
-  const CpuStep fp32_ref = cpu_step(d, b), bf16_ref = cpu_step<hrm_test::CpuBf16Ops>(d, b);
-  TrainerState dev = fp32_ref.before, fp32 = fp32_ref.before;
+  const CpuStep ref = cpu_step(d, b);
+  TrainerState dev = ref.before, fp32 = ref.before;
   const World solo;
   const std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b, solo, cuda::Storage::bf16);
   const std::unique_ptr<DeviceStep> exact = cuda::make_train_step(d, b, solo, cuda::Storage::fp32);
   step->load(dev);
   exact->load(fp32);
-  const DeviceStepResult r = step->step(fp32_ref.batch, fp32_ref.min_halt.data(), 1.0 / b, 1, kLr, kPuzzleLr, tc);
-  const DeviceStepResult e = exact->step(fp32_ref.batch, fp32_ref.min_halt.data(), 1.0 / b, 1, kLr, kPuzzleLr, tc);
+  const DeviceStepResult r = step->step(ref.batch, ref.min_halt.data(), 1.0 / b, 1, kLr, kPuzzleLr, tc);
+  const DeviceStepResult e = exact->step(ref.batch, ref.min_halt.data(), 1.0 / b, 1, kLr, kPuzzleLr, tc);
   step->store(dev);
   CHECK(r.grad_sq != e.grad_sq);
-  CHECK(dev.carry.data.inputs == fp32_ref.after.carry.data.inputs);
-  const auto against = [&](const CpuStep& ref, const std::string& name, double loss, double grad_sq, double carry,
-                           double params) {
-    compare_value("loss total against " + name, r.stats.total, ref.stats.total, loss);
-    compare_value("lm_loss against " + name, r.stats.lm_loss, ref.stats.lm_loss, loss);
-    compare_value("gradient sum of squares against " + name, r.grad_sq, ref.grad_sq, grad_sq);
-    compare("carry z_H against " + name, dev.carry.zH, ref.after.carry.zH, carry);
-    compare("master parameters after one step against " + name, dev.weights.params, ref.after.weights.params, params);
-  };
-  against(fp32_ref, "the fp32 step", 5e-3, 2e-2, 5e-2, 2 * kLr + 1e-6);
-  against(bf16_ref, "the CPU's bf16 emulation", 5e-4, 2e-3, 1e-2, 2 * kLr + 1e-6);
+  CHECK(dev.carry.data.inputs == ref.after.carry.data.inputs);
+  compare_value("loss total", r.stats.total, ref.stats.total, kTolBf16StepLoss);
+  compare_value("lm_loss", r.stats.lm_loss, ref.stats.lm_loss, kTolBf16StepLoss);
+  compare_value("gradient sum of squares", r.grad_sq, ref.grad_sq, kTolBf16StepGradSq);
+  compare("carry z_H", dev.carry.zH, ref.after.carry.zH, kTolBf16StepCarry);
+  compare("master parameters after one step", dev.weights.params, ref.after.weights.params, 2 * kLr + 1e-6);
 }
 
 // Without a step in between, load then store must give back the fp32 state: the master weights, the

@@ -37,7 +37,7 @@ template <class T> __global__ void swiglu_backward_kernel(T* dgu, const T* dh, c
   dgu[r * 2 * inter + j] = from_f32<T>(cuda::round_as<T>(d * u) * sig * (1.0f + g * (1.0f - sig)));
   if constexpr (std::is_same_v<T, float>)
     dgu[r * 2 * inter + inter + j] = d * g * sig;
-  else  // d(silu(g) * u)/du with silu(g) as the forward stored it
+  else  // d(silu(g) * u)/du: silu(g) (here g sigmoid(g)) rounded as the forward rounds it
     dgu[r * 2 * inter + inter + j] = from_f32<T>(d * cuda::round_as<T>(g * sig));
 }
 
