@@ -9,8 +9,8 @@
 // loading excluded). Wall time per step (the step ends with its stats downloaded, so it is synced),
 // median of --steps after 2 warm-up steps. FLOPs: the analyzer's train_step_flops (reports/README.md's
 // flops_per_step); MFU against --peak-tflops (989: H100/H200 SXM dense bf16). --math (cuda::GemmMath,
-// trainer/cuda/cuda_ops.hpp): bf16 (the default, what hrm train uses for HRM's bfloat16 forward) rounds
-// the GEMM inputs to bf16 on the tensor cores (dense peak 989 TFLOP/s on H100/H200 SXM); tf32 to TF32
+// trainer/cuda/cuda_ops.hpp; fp32 storage only): bf16 (the default) rounds the fp32 arrays' GEMM
+// inputs to bf16 on the tensor cores (dense peak 989 TFLOP/s on H100/H200 SXM); tf32 to TF32
 // (495); fp32 is the parity path (67 TFLOP/s peak). --storage (cuda::Storage, cuda_train_step.hpp):
 // bf16 (the default, HRM's own storage, what hrm train uses for forward_dtype = "bfloat16": bf16
 // activations and weight copy, bf16 GEMMs whatever --math says) or fp32 (fp32 arrays, --math's GEMMs).

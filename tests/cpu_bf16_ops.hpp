@@ -23,7 +23,8 @@ namespace hrm_test {
 
 struct CpuBf16Ops {
   using Memory = hrm::ops::HostMemory;
-  template <class T> using Buffer = Memory::Buffer<T>;
+  template <class T>
+  using Buffer = Memory::Buffer<T>;
   using i64 = std::int64_t;
   using i32 = std::int32_t;
   using Ops = hrm::CpuOps;
@@ -53,7 +54,8 @@ struct CpuBf16Ops {
     Ops::rms_norm_backward(dx, dy, y, rstd, n, d);
     round_all(dx, n * d);
   }
-  template <class T> static void rope_tables(T* cos, T* sin, i64 tokens, i64 head_dim, double theta) {
+  template <class T>
+  static void rope_tables(T* cos, T* sin, i64 tokens, i64 head_dim, double theta) {
     Ops::rope_tables(cos, sin, tokens, head_dim, theta);
   }
   static void rope_forward(float* qkv, const float* cos, const float* sin, i64 batch, i64 tokens, i64 heads,
@@ -87,13 +89,16 @@ struct CpuBf16Ops {
   static void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* probs, i64 batch,
                                  i64 tokens, i64 heads, i64 head_dim) {
     const i64 D = heads * head_dim, T = tokens;
-    std::vector<float> p(static_cast<std::size_t>(batch * heads * T * T)), dump(static_cast<std::size_t>(batch * T * D));
+    std::vector<float> p(static_cast<std::size_t>(batch * heads * T * T)),
+        dump(static_cast<std::size_t>(batch * T * D));
     if (probs)
       std::copy(probs, probs + p.size(), p.begin());
     else
       Ops::attention_forward(dump.data(), p.data(), qkv, batch, tokens, heads, head_dim);
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-    const auto at = [&](i64 b, i64 t, i64 part, i64 h, i64 c) { return qkv[(b * T + t) * 3 * D + part * D + h * head_dim + c]; };
+    const auto at = [&](i64 b, i64 t, i64 part, i64 h, i64 c) {
+      return qkv[(b * T + t) * 3 * D + part * D + h * head_dim + c];
+    };
     std::vector<float> ds(static_cast<std::size_t>(T * T));
     for (i64 b = 0; b < batch; ++b)
       for (i64 h = 0; h < heads; ++h) {
@@ -150,7 +155,8 @@ struct CpuBf16Ops {
   }
 
   // f(b, t, k) for every element of a (batch, tokens, d) embedding; HRM's scales.
-  template <class F> static void each_element(i64 batch, i64 tokens, i64 d, F f) {
+  template <class F>
+  static void each_element(i64 batch, i64 tokens, i64 d, F f) {
     for (i64 b = 0; b < batch; ++b)
       for (i64 t = 0; t < tokens; ++t)
         for (i64 k = 0; k < d; ++k) f(b, t, k);
@@ -197,9 +203,16 @@ struct CpuBf16Ops {
     round_all(dlogits, batch * seq_len * vocab);
   }
 
-  template <class T> static void copy(T* dst, const T* src, i64 count) { Ops::copy(dst, src, count); }
-  template <class T> static void fill(T* dst, T value, i64 count) { Ops::fill(dst, value, count); }
-  template <class T> static void copy_rows(T* dst, i64 ld_dst, const T* src, i64 ld_src, i64 rows, i64 cols) {
+  template <class T>
+  static void copy(T* dst, const T* src, i64 count) {
+    Ops::copy(dst, src, count);
+  }
+  template <class T>
+  static void fill(T* dst, T value, i64 count) {
+    Ops::fill(dst, value, count);
+  }
+  template <class T>
+  static void copy_rows(T* dst, i64 ld_dst, const T* src, i64 ld_src, i64 rows, i64 cols) {
     Ops::copy_rows(dst, ld_dst, src, ld_src, rows, cols);
   }
   static void add_rows(float* dst, i64 ld_dst, const float* src, i64 ld_src, i64 rows, i64 cols) {
@@ -210,16 +223,22 @@ struct CpuBf16Ops {
     Ops::gather_rows(dst, table, ids, rows, cols);
     round_all(dst, rows * cols);
   }
-  template <class T> static void download(T* host, const T* src, i64 count) { Ops::download(host, src, count); }
+  template <class T>
+  static void download(T* host, const T* src, i64 count) {
+    Ops::download(host, src, count);
+  }
   static void bias_add(float* y, const float* bias, i64 rows, i64 cols) {
     Ops::bias_add(y, bias, rows, cols);
     round_all(y, rows * cols);
   }
-  static void bias_backward(float* dbias, const float* dy, i64 rows, i64 cols) { Ops::bias_backward(dbias, dy, rows, cols); }
+  static void bias_backward(float* dbias, const float* dy, i64 rows, i64 cols) {
+    Ops::bias_backward(dbias, dy, rows, cols);
+  }
 
-  static void act_reset(float* zH, float* zL, i32* steps, i32* inputs, i32* labels, i32* puzzle_ids, const float* H_init,
-                        const float* L_init, const std::uint8_t* halted, const i32* in_inputs, const i32* in_labels,
-                        const i32* in_puzzle_ids, i64 batch, i64 tokens, i64 hidden, i64 seq_len) {
+  static void act_reset(float* zH, float* zL, i32* steps, i32* inputs, i32* labels, i32* puzzle_ids,
+                        const float* H_init, const float* L_init, const std::uint8_t* halted, const i32* in_inputs,
+                        const i32* in_labels, const i32* in_puzzle_ids, i64 batch, i64 tokens, i64 hidden,
+                        i64 seq_len) {
     Ops::act_reset(zH, zL, steps, inputs, labels, puzzle_ids, H_init, L_init, halted, in_inputs, in_labels,
                    in_puzzle_ids, batch, tokens, hidden, seq_len);
   }

@@ -96,7 +96,8 @@ constexpr double kLr = 1e-4, kPuzzleLr = 1e-2;
 // gradient's sum of squares, the carry.
 constexpr double kTolBf16StepLoss = 5e-3, kTolBf16StepGradSq = 3e-2, kTolBf16StepCarry = 8e-2;
 
-template <class Ops = CpuOps> CpuStep cpu_step(const HrmDims& d, i64 b) {
+template <class Ops = CpuOps>
+CpuStep cpu_step(const HrmDims& d, i64 b) {
   CpuStep r;
   r.before = r.after = initial_state(d, b);
   constexpr bool bf16 = !std::is_same_v<Ops, CpuOps>;
@@ -108,7 +109,8 @@ template <class Ops = CpuOps> CpuStep cpu_step(const HrmDims& d, i64 b) {
   std::mt19937_64 g(9);
   r.batch = random_batch(d, b, g);
   r.min_halt.assign(b, 1);
-  r.stats = act.train_step(model, r.after.carry, r.batch, r.min_halt.data(), 1.0 / b, grads.data(), puzzle_grads.data());
+  r.stats =
+      act.train_step(model, r.after.carry, r.batch, r.min_halt.data(), 1.0 / b, grads.data(), puzzle_grads.data());
   if constexpr (bf16) {  // the gradients as bf16 values (HRM's), as the CUDA step rounds them
     for (float& x : grads) x = round_to_bf16(x);
     for (float& x : puzzle_grads) x = round_to_bf16(x);

@@ -208,19 +208,22 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
               << " error(s)); not training\nhint: fix the config, or pass --force to train anyway (recorded in run.json)\n";
     return 1;
   }
+  // The CUDA trainer's storage and its device memory per GPU (the analyzer's report has the default storage's).
+  const std::string storage = storage_for(a.device, config);
+  const double device_bytes = a.device.cuda() ? cuda_memory_in(report, storage == "bf16").per_gpu_bytes : 0.0;
 #if defined(HRM_HAVE_CUDA)
   // The analyzer knew hardware.gpu_memory_gb; this is the GPU the rank will train on.
   if (a.device.cuda() && !force) {
     const std::int64_t have = cuda::device_memory_bytes(world.local_rank());
-    const double need = cuda_memory_in(report, storage_for(a.device, config) == "bf16").per_gpu_bytes;
     const double GiB = 1073741824.0;
-    if (have > 0 && need > static_cast<double>(have))
-      throw InputError("hrm train --device cuda",
-                       fmt::format("the CUDA trainer ({} storage) needs about {:.1f} GiB per GPU at a per-GPU batch of "
-                                   "{}, and GPU {} has {:.1f} GiB",
-                                   storage_for(a.device, config), need / GiB, report.per_gpu_batch, world.local_rank(),
-                                   static_cast<double>(have) / GiB),
-                       "lower train.global_batch_size or use more GPUs (hrm analyze shows the estimate); --force tries anyway");
+    if (have > 0 && device_bytes > static_cast<double>(have))
+      throw InputError(
+          "hrm train --device cuda",
+          fmt::format("the CUDA trainer ({} storage) needs about {:.1f} GiB per GPU at a per-GPU batch of "
+                      "{}, and GPU {} has {:.1f} GiB",
+                      storage, device_bytes / GiB, report.per_gpu_batch, world.local_rank(),
+                      static_cast<double>(have) / GiB),
+          "lower train.global_batch_size or use more GPUs (hrm analyze shows the estimate); --force tries anyway");
   }
 #endif
 
@@ -264,10 +267,9 @@ int train_ranks(const World& world, const Config& config, const TrainOptions& a)
                  {"num_params", trainer.state().weights.layout.total},
                  {"estimated_host_bytes_per_rank", report.cpu_memory.per_gpu_bytes}};
   if (a.device.cuda()) {
-    ro.run_info["cuda_storage"] = storage_for(a.device, config);
-    ro.run_info["cuda_gemm_math"] = storage_for(a.device, config) == "bf16" ? "bf16" : gemm_math_in_use();
-    ro.run_info["estimated_device_bytes_per_gpu"] =
-        cuda_memory_in(report, storage_for(a.device, config) == "bf16").per_gpu_bytes;
+    ro.run_info["cuda_storage"] = storage;
+    ro.run_info["cuda_gemm_math"] = gemm_math_in_use();
+    ro.run_info["estimated_device_bytes_per_gpu"] = device_bytes;
   }
   if (!resume.empty()) ro.run_info["resumed_from"] = resume;
   if (!init_weights.empty()) ro.run_info["init_weights"] = init_weights;

@@ -63,9 +63,13 @@ std::string storage_for(const DeviceOptions& o, const Config& config) {
 DeviceStepFactory device_step_factory(const DeviceOptions& o, const Config& config) {
   if (!o.cuda()) return {};
 #if defined(HRM_HAVE_CUDA)
-  const std::string m = o.gemm_math != "auto" ? o.gemm_math : config.arch.forward_dtype == "bfloat16" ? "bf16" : "fp32";
-  cuda::set_gemm_math(cuda::gemm_math_named(m));
+  // bf16 storage multiplies bf16 (check_device_options refused fp32 / tf32 with it), and says so.
   const cuda::Storage storage = cuda::storage_named(storage_for(o, config));
+  const std::string m = storage == cuda::Storage::bf16            ? "bf16"
+                        : o.gemm_math != "auto"                   ? o.gemm_math
+                        : config.arch.forward_dtype == "bfloat16" ? "bf16"
+                                                                  : "fp32";
+  cuda::set_gemm_math(cuda::gemm_math_named(m));
   return [storage](const HrmDims& d, std::int64_t batch, const World& w) {
     return cuda::make_train_step(d, batch, w, storage);
   };

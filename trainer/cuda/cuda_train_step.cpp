@@ -97,8 +97,8 @@ template <class T> class CudaTrainStep final : public DeviceStep {
     if (!std::isfinite(r.grad_sq)) check_finite_slab(t, "gradient", w_.layout, grads_.to_host());
     const std::vector<std::int32_t> host_ids = download(ids, rows);
     if (nd > 0) check_finite_puzzle_rows(t, "gradient", download(puzzle_grads, rows * nd), nd, host_ids, true);
-    adam_atan2_step(master(), kBf16 ? bf16_params() : nullptr, grads_.data(), m_.data(), v_.data(), n, t, lr,
-                    tc.beta1, tc.beta2, tc.weight_decay);
+    adam_atan2_step(master(), bf16_params(), grads_.data(), m_.data(), v_.data(), n, t, lr, tc.beta1, tc.beta2,
+                    tc.weight_decay);
     if (nd > 0)
       sign_sgd_step(w_.puzzle_emb.data(), d_.num_identifiers, nd, ids, puzzle_grads, rows, puzzle_lr,
                     tc.puzzle_emb_weight_decay);
@@ -182,7 +182,7 @@ template <class T> class CudaTrainStep final : public DeviceStep {
       return w_.params.data();
     }
   }
-  bf16* bf16_params() {
+  bf16* bf16_params() {  // null in fp32 storage: AdamATan2 then writes no copy
     if constexpr (kBf16) {
       return w_.params.data();
     } else {
@@ -205,11 +205,14 @@ template <class T> class CudaTrainStep final : public DeviceStep {
 #if defined(HRM_HAVE_NCCL)
     if (exchange_) send = exchange_->slab_hook(grads_.data());
 #endif
-    if constexpr (!kBf16) return send;
-    return [this, send](std::int64_t begin, std::int64_t end) {
-      round_to_bf16(grads_.data() + begin, end - begin);
-      if (send) send(begin, end);
-    };
+    if constexpr (kBf16) {
+      return [this, send](std::int64_t begin, std::int64_t end) {
+        round_to_bf16(grads_.data() + begin, end - begin);
+        if (send) send(begin, end);
+      };
+    } else {
+      return send;
+    }
   }
 
   template <class U> static std::vector<U> download(const U* device, std::int64_t count) {
