@@ -101,8 +101,9 @@ MemoryEstimate estimate_memory(const ModelShape& m, bool learned_positions, std:
 // rows' gradient):
 //  - per saved block (L_layers + H_layers, plus one scratch for blocks without grad), block.hpp
 //    BlockActs: x, attention output, two residual sums, o/down output (5D), qkv (3D), gate|up (2I),
-//    SwiGLU output (I), two RMSNorm scales per token (acc), and (not the scratch) the attention
-//    probabilities h T^2 (acc);
+//    SwiGLU output (I), two RMSNorm scales per token (acc), and (not the scratch) what the attention
+//    keeps, `attention_kept` per row (acc): the probabilities h T^2, or the CUDA fused attention's
+//    log-sum-exp h T;
 //  - one BlockGrads: 5D + 3I per token;
 //  - HrmModel: input embedding, injection, dz_H, dz_L, d_input (5D per token), the puzzle rows and
 //    their gradient (P D each, the gradient acc), z_H at the sequence positions with and without
@@ -110,7 +111,7 @@ MemoryEstimate estimate_memory(const ModelShape& m, bool learned_positions, std:
 //  - HrmAct and its carry: logits and their gradient (2 S V), z_H/z_L of the carry and of the
 //    Q-target copy (4 T D), the puzzle rows (ndim), plus int32 inputs, labels and argmax (3 S).
 static double buffer_bytes_per_row(const ModelShape& m, std::int64_t puzzle_emb_ndim, std::int64_t saved_blocks,
-                                   double elem) {
+                                   double elem, double attention_kept) {
   const double D = static_cast<double>(m.hidden), I = static_cast<double>(m.intermediate);
   const double T = static_cast<double>(m.tokens), S = static_cast<double>(m.seq_len);
   const double P = static_cast<double>(m.puzzle_emb_len), V = static_cast<double>(m.vocab);
@@ -118,14 +119,16 @@ static double buffer_bytes_per_row(const ModelShape& m, std::int64_t puzzle_emb_
   const double stored = blocks * T * (8.0 * D + 3.0 * I) + T * (5.0 * D + 3.0 * I) +
                         (5.0 * T * D + P * D + 3.0 * S * D + 3.0 * D) +
                         (2.0 * S * V + 4.0 * T * D + static_cast<double>(puzzle_emb_ndim));
-  const double acc = blocks * 2.0 * T + static_cast<double>(m.heads) * T * T * (blocks - 1.0) + P * D;
+  const double acc = blocks * 2.0 * T + attention_kept * (blocks - 1.0) + P * D;
   return stored * elem + acc * kFp32 + 3.0 * S * 4.0;
 }
 
 MemoryEstimate estimate_cpu_memory(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
                                    std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size) {
   MemoryEstimate e = estimate_memory(m, learned_positions, num_puzzle_identifiers, puzzle_emb_ndim, local_batch, world_size);
-  e.activation_bytes_per_row = buffer_bytes_per_row(m, puzzle_emb_ndim, m.layers + 1, kFp32);
+  const double T = static_cast<double>(m.tokens);
+  e.activation_bytes_per_row =
+      buffer_bytes_per_row(m, puzzle_emb_ndim, m.layers + 1, kFp32, static_cast<double>(m.heads) * T * T);
   e.activation_bytes = e.activation_bytes_per_row * static_cast<double>(local_batch);
   e.workspace_bytes = kCpuProcessBytes;
   e.per_gpu_bytes = sum_of_terms(e);
@@ -136,12 +139,16 @@ MemoryEstimate estimate_cuda_memory(const ModelShape& m, bool learned_positions,
                                     std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size,
                                     bool bf16_storage) {
   MemoryEstimate e = estimate_cpu_memory(m, learned_positions, num_puzzle_identifiers, puzzle_emb_ndim, local_batch, world_size);
-  const double T = static_cast<double>(m.tokens), scores = static_cast<double>(m.heads) * T * T;
+  const double T = static_cast<double>(m.tokens), H = static_cast<double>(m.heads), scores = H * T * T;
+  const bool fused_attention = m.heads > 0 && m.hidden == 64 * m.heads;  // trainer/cuda/attention.cu: head size 64
   if (bf16_storage) {
     e.params_bytes += static_cast<double>(e.num_params) * kBf16;  // the model's bf16 copy of the fp32 master
-    // The backward's dS (fp32) and a bf16 copy, of P for dV and then of dS for dQ and dK.
     e.activation_bytes_per_row =
-        buffer_bytes_per_row(m, puzzle_emb_ndim, m.layers + 1, kBf16) + scores * (kFp32 + kBf16);
+        fused_attention
+            // A log-sum-exp per head and token kept, and the backward's rowsum(dO O) beside it.
+            ? buffer_bytes_per_row(m, puzzle_emb_ndim, m.layers + 1, kBf16, H * T) + H * T * kFp32
+            // The probabilities kept; the backward's dS (fp32) and a bf16 copy, of P for dV, then of dS.
+            : buffer_bytes_per_row(m, puzzle_emb_ndim, m.layers + 1, kBf16, scores) + scores * (kFp32 + kBf16);
   } else {
     e.activation_bytes_per_row += scores * kFp32;  // one score array: a forward without kept probabilities, or dS
   }

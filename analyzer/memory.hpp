@@ -49,10 +49,12 @@ MemoryEstimate estimate_cpu_memory(const ModelShape& m, bool learned_positions, 
 // optimizer, gradient, puzzle-table and buffer terms, plus the attention's stream-ordered scratch,
 // and workspace_bytes for the CUDA context and cuBLAS. fp32 storage: the CPU trainer's float32
 // buffers and one score array of heads x T^2 floats per row (the forward of a block whose
-// probabilities are not kept, or dS in the backward). bf16 storage (cuda::Storage::bf16, hrm train's
-// default for forward_dtype bfloat16): the buffers in bf16 but for the fp32 ones (rstd, probabilities,
-// the puzzle rows' gradient), a bf16 copy of the parameters beside the fp32 master, and per row dS in
-// fp32 plus one bf16 copy (of P, then of dS). Not for TRM.
+// probabilities are not kept, or dS in the backward; an upper bound where the bf16 GEMM mode fuses
+// the attention). bf16 storage (cuda::Storage::bf16, hrm train's default for forward_dtype bfloat16):
+// the buffers in bf16 but for the fp32 ones (rstd, what the attention keeps, the puzzle rows'
+// gradient) and a bf16 copy of the parameters beside the fp32 master; at head size 64 the attention
+// is fused (a log-sum-exp per head and token kept, no T x T array), at others it keeps the
+// probabilities and its backward holds dS in fp32 plus one bf16 copy (of P, then of dS). Not for TRM.
 MemoryEstimate estimate_cuda_memory(const ModelShape& m, bool learned_positions, std::int64_t num_puzzle_identifiers,
                                     std::int64_t puzzle_emb_ndim, std::int64_t local_batch, std::int64_t world_size,
                                     bool bf16_storage);

@@ -183,11 +183,9 @@ int main(int argc, char** argv) {
       {"linear_forward_bf16 qkv", 2 * fn * D * 3 * D, 0, [&] { hrm::cuda::linear_forward_bf16(qkv.data(), x_bf16.data(), w_qkv_bf16.data(), n, D, 3 * D); }},
       {"rope_forward", 0, 2 * 4.0 * fn * 2 * D, [&] { CudaOps::rope_forward(qkv.data(), cos.data(), sin.data(), batch, T, H, hd); }},
       {"attention_forward", attn_flops, 0, [&] { CudaOps::attention_forward(attn.data(), probs.data(), qkv.data(), batch, T, H, hd); }},
-      {"attention_forward fused", attn_flops, 0, [&] {  // bf16 mode, nothing kept: the fused kernel
-         hrm::cuda::set_gemm_math(hrm::cuda::GemmMath::bf16);
-         CudaOps::attention_forward<float>(attn.data(), nullptr, qkv.data(), batch, T, H, hd);
-         hrm::cuda::set_gemm_math(hrm::cuda::GemmMath::fp32);
-       }},
+      {"attention_forward fused", attn_flops, 0, bf16_gemms([&] {  // the fused kernel, keeping the log-sum-exp
+         CudaOps::attention_forward<float>(attn.data(), probs.data(), qkv.data(), batch, T, H, hd);
+       })},
       {"linear_forward o", 2 * fn * D * D, 0, [&] { CudaOps::linear_forward(tmp.data(), attn.data(), w_o.data(), n, D, D); }},
       {"rms_norm_forward (+ residual)", 0, 3 * 4.0 * fn * D, [&] { CudaOps::rms_norm_forward(h1.data(), rstd.data(), tmp.data(), x.data(), n, D, 1e-5); }},
       {"linear_forward gate_up", 2 * fn * D * 2 * I, 0, [&] { CudaOps::linear_forward(gu.data(), h1.data(), w_gu.data(), n, D, 2 * I); }},
@@ -195,7 +193,10 @@ int main(int argc, char** argv) {
       {"linear_forward down", 2 * fn * I * D, 0, [&] { CudaOps::linear_forward(tmp.data(), act.data(), w_down.data(), n, I, D); }},
       {"rms_norm_backward", 0, 3 * 4.0 * fn * D, [&] { CudaOps::rms_norm_backward(dh.data(), dh.data(), h1.data(), rstd.data(), n, D); }},
       {"swiglu_backward", 0, 5 * 4.0 * fn * I, [&] { CudaOps::swiglu_backward(dgu.data(), dact.data(), gu.data(), n, I); }},
-      {"attention_backward", 2 * attn_flops, 0, [&] { CudaOps::attention_backward(dqkv.data(), attn.data(), qkv.data(), probs.data(), batch, T, H, hd); }},
+      {"attention_backward", 2 * attn_flops, 0, [&] { CudaOps::attention_backward(dqkv.data(), attn.data(), qkv.data(), attn.data(), probs.data(), batch, T, H, hd); }},
+      {"attention_backward fused", 2 * attn_flops, 0, bf16_gemms([&] {  // on the log-sum-exp of the fused row above
+         CudaOps::attention_backward<float>(dqkv.data(), attn.data(), qkv.data(), attn.data(), probs.data(), batch, T, H, hd);
+       })},
       {"rope_backward", 0, 2 * 4.0 * fn * 2 * D, [&] { CudaOps::rope_backward(dqkv.data(), cos.data(), sin.data(), batch, T, H, hd); }},
       {"linear_backward qkv", 4 * fn * D * 3 * D, 0, [&] { CudaOps::linear_backward(tmp.data(), g_qkv.data(), dqkv.data(), x.data(), w_qkv.data(), n, D, 3 * D, false); }},
       {"token_loss_forward", 0, 4.0 * batch * S * V, [&] { CudaOps::token_loss_forward(seq.data(), argmax.data(), logits.data(), labels.data(), batch, S, V, hrm::ops::LossType::stablemax); }},

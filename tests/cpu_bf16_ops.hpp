@@ -1,8 +1,9 @@
 // cpu_bf16_ops.hpp: a CPU emulation of the CUDA backend's bf16 storage (trainer/cuda, T = cuda::bf16),
 // for tests: CpuBf16Ops runs the op contract on float arrays that hold bf16 values, rounding (to
 // nearest even) exactly where the CUDA kernels round and computing in fp32 in between, so that
-// HrmAct<CpuBf16Ops, float> is the bf16 model the GPU runs, up to the order of fp32 sums (and the fused
-// attention forward, which rounds the unnormalised exponentials where this rounds P). What the CUDA
+// HrmAct<CpuBf16Ops, float> is the bf16 model the GPU runs, up to the order of fp32 sums, at head sizes
+// other than 64 (at 64 the CUDA attention is the fused one: its forward rounds the unnormalised
+// exponentials where this rounds P, its backward takes <P, dP> from the rounded output). What the CUDA
 // backend keeps in fp32 (ops::acc_t: rstd, RoPE tables, probabilities, weight gradients, the puzzle
 // table, the Q target) stays fp32 here. Rounding points (trainer/cuda/*.cu):
 //   linear: y, dx;  rms_norm: the residual sum, y, dx;  rope: the rotated values;  add, add_rows,
@@ -69,7 +70,13 @@ struct CpuBf16Ops {
     round_all(dqkv, batch * tokens * 3 * heads * head_dim);
   }
 
-  // Q, K, V of head h of batch row b, token t: qkv[(b T + t) 3D + part D + h hd + c].
+  // Q, K, V of head h of batch row b, token t: qkv[(b T + t) 3D + part D + h hd + c]. The unfused attention's
+  // rounding (the probabilities kept); the fused one (head size 64) rounds the forward's unnormalised
+  // exponentials instead, and takes <P, dP> from the rounded output.
+  template <class T>
+  static i64 attention_saved_count(i64 batch, i64 tokens, i64 heads, i64 head_dim) {
+    return Ops::attention_saved_count<T>(batch, tokens, heads, head_dim);
+  }
   static void attention_forward(float* out, float* probs, const float* qkv, i64 batch, i64 tokens, i64 heads,
                                 i64 head_dim) {
     std::vector<float> p(static_cast<std::size_t>(batch * heads * tokens * tokens));
@@ -86,8 +93,8 @@ struct CpuBf16Ops {
             out[(b * T + i) * D + h * head_dim + c] = r(acc);
           }
   }
-  static void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* probs, i64 batch,
-                                 i64 tokens, i64 heads, i64 head_dim) {
+  static void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* /*out*/,
+                                 const float* probs, i64 batch, i64 tokens, i64 heads, i64 head_dim) {
     const i64 D = heads * head_dim, T = tokens;
     std::vector<float> p(static_cast<std::size_t>(batch * heads * T * T)),
         dump(static_cast<std::size_t>(batch * T * D));

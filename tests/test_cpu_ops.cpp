@@ -342,8 +342,10 @@ TEST_CASE("attention: float32 forward and backward match the reference, probs ar
     const Fvec qkvf = to_f(qkv), doutf = to_f(dout);
     CpuOps::attention_forward(out.data(), probs.data(), qkvf.data(), s.batch, s.tokens, H, hd);
     CpuOps::attention_forward<float>(out2.data(), nullptr, qkvf.data(), s.batch, s.tokens, H, hd);
-    CpuOps::attention_backward(dqkv.data(), doutf.data(), qkvf.data(), probs.data(), s.batch, s.tokens, H, hd);
-    CpuOps::attention_backward<float>(dqkv2.data(), doutf.data(), qkvf.data(), nullptr, s.batch, s.tokens, H, hd);
+    CpuOps::attention_backward(dqkv.data(), doutf.data(), qkvf.data(), out.data(), probs.data(), s.batch, s.tokens, H,
+                               hd);
+    CpuOps::attention_backward<float>(dqkv2.data(), doutf.data(), qkvf.data(), out.data(), nullptr, s.batch, s.tokens,
+                                      H, hd);
     const auto ref = hrm_ref::attention_forward(qkv, s.batch, s.tokens, H, hd);
     // Scores are hd-term sums, outputs tokens-term sums of probabilities times values: kTolF32Sum.
     check_err("out", max_err(out, ref.out, 1.0), kTolF32Sum);
@@ -370,7 +372,7 @@ TEST_CASE("attention: backward matches finite differences in float64 and assigns
       return dot(out, wt);
     };
     loss();
-    CpuOps::attention_backward(dqkv.data(), wt.data(), qkv.data(), probs.data(), s.batch, s.tokens, H, hd);
+    CpuOps::attention_backward(dqkv.data(), wt.data(), qkv.data(), out.data(), probs.data(), s.batch, s.tokens, H, hd);
     check_err("dqkv vs fd (every element written over NaN)", fd_err(qkv, loss, dqkv), kTolFd);
   }
 }
@@ -771,8 +773,8 @@ TEST_CASE("every op is bit-identical wherever its buffers lie in memory") {
         Shifted Q(qkv, off), O(n * H * hd, off), P(s.batch * H * s.tokens * s.tokens, off), DO(dout, off);
         Shifted DQ(qkv.size(), off), DQ2(qkv.size(), off);
         CpuOps::attention_forward(O.p(), P.p(), Q.p(), s.batch, s.tokens, H, hd);
-        CpuOps::attention_backward(DQ.p(), DO.p(), Q.p(), P.p(), s.batch, s.tokens, H, hd);
-        CpuOps::attention_backward<float>(DQ2.p(), DO.p(), Q.p(), nullptr, s.batch, s.tokens, H, hd);
+        CpuOps::attention_backward(DQ.p(), DO.p(), Q.p(), O.p(), P.p(), s.batch, s.tokens, H, hd);
+        CpuOps::attention_backward<float>(DQ2.p(), DO.p(), Q.p(), O.p(), nullptr, s.batch, s.tokens, H, hd);
         r.push_back({"attention out", O.get()});
         r.push_back({"attention probs", P.get()});
         r.push_back({"attention dqkv", DQ.get()});

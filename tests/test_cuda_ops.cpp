@@ -350,49 +350,73 @@ struct GemmMathScope {
   GemmMathScope& operator=(const GemmMathScope&) = delete;
 };
 
-// Attention in storage T against CpuOps on the same (T-rounded) qkv and dout, the probabilities kept
-// and not (not kept, head size 64 and bf16: the fused forward; the backward then recomputes them):
-// out and dqkv within tol, the fp32 probabilities (acc_t in both storages) within kTolSum (bf16 Q K^T
-// products are exact in fp32: only the sums' order differs).
-template <class T> void attention_case(const Shape& s, const Fvec& qkv, const Fvec& dout, double tol) {
+// Each row's log-sum-exp of its scaled scores, (batch, heads, tokens), in float64: what the fused
+// attention keeps for its backward.
+Fvec log_sum_exp_rows(const Fvec& qkv, i64 b, i64 T, i64 H, i64 hd) {
+  const i64 D = H * hd;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  Fvec lse(b * H * T);
+  std::vector<double> z(T);
+  for (i64 r = 0; r < b; ++r)
+    for (i64 h = 0; h < H; ++h)
+      for (i64 i = 0; i < T; ++i) {
+        for (i64 j = 0; j < T; ++j) {
+          double dot = 0;
+          for (i64 c = 0; c < hd; ++c)
+            dot += double(qkv[(r * T + i) * 3 * D + h * hd + c]) * qkv[(r * T + j) * 3 * D + D + h * hd + c];
+          z[j] = scale * dot;
+        }
+        const double m = *std::max_element(z.begin(), z.end());
+        double sum = 0;
+        for (const double v : z) sum += std::exp(v - m);
+        lse[(r * H + h) * T + i] = static_cast<float>(m + std::log(sum));
+      }
+  return lse;
+}
+
+// Attention in storage T (in the GEMM mode in effect) against CpuOps on the same (T-rounded) qkv and
+// dout, with what the forward keeps (attention_saved_count: the probabilities, or, fused, one
+// log-sum-exp per row) and with nothing kept (the backward recomputes it): out within tol_out, dqkv
+// within tol_dqkv, what is kept (fp32, acc_t in both storages) within kTolSum (bf16 Q K^T products are
+// exact in fp32: only the sums' order differs).
+template <class T>
+void attention_case(const Shape& s, const Fvec& qkv, const Fvec& dout, double tol_out, double tol_dqkv) {
   const i64 b = s.batch, T_ = s.tokens(), H = s.heads, hd = s.head_dim, n = s.n(), D = s.D();
   Fvec out(n * D), probs(b * H * T_ * T_), dqkv(n * 3 * D);
   CpuOps::attention_forward(out.data(), probs.data(), qkv.data(), b, T_, H, hd);
-  CpuOps::attention_backward(dqkv.data(), dout.data(), qkv.data(), probs.data(), b, T_, H, hd);
+  CpuOps::attention_backward(dqkv.data(), dout.data(), qkv.data(), out.data(), probs.data(), b, T_, H, hd);
+  const i64 kept = CudaOps::attention_saved_count<T>(b, T_, H, hd);
+  const bool fused = kept == b * H * T_ && T_ > 1;
+  const std::string what = fused ? " (fused)" : "";
   Guarded<T> d_qkv = on_device<T>(qkv), d_dout = on_device<T>(dout);
   for (bool saved : {true, false}) {
-    const std::string how = saved ? " (probs saved)" : " (probs not kept)";
+    const std::string how = what + (saved ? " (saved)" : " (nothing kept)");
     Guarded<T> d_out = on_device<T>(nans(n * D)), d_dqkv = on_device<T>(nans(n * 3 * D));
-    Guarded<float> d_probs(nans(saved ? b * H * T_ * T_ : 0));
-    CudaOps::attention_forward(d_out.get(), saved ? d_probs.get() : nullptr, d_qkv.get(), b, T_, H, hd);
-    check_stored("attention_forward out" + how, d_out, out, tol);
-    if (saved) check_output("attention_forward probs", d_probs, probs, kTolSum);
-    CudaOps::attention_backward(d_dqkv.get(), d_dout.get(), d_qkv.get(), saved ? d_probs.get() : nullptr, b, T_, H,
-                                hd);
-    check_stored("attention_backward dqkv" + how, d_dqkv, dqkv, tol);
+    Guarded<float> d_saved(nans(saved ? kept : 0));
+    CudaOps::attention_forward(d_out.get(), saved ? d_saved.get() : nullptr, d_qkv.get(), b, T_, H, hd);
+    check_stored("attention_forward out" + how, d_out, out, tol_out);
+    if (saved && fused)
+      check_output("attention_forward log-sum-exp", d_saved, log_sum_exp_rows(qkv, b, T_, H, hd), kTolSum);
+    if (saved && !fused) check_output("attention_forward probs", d_saved, probs, kTolSum);
+    CudaOps::attention_backward(d_dqkv.get(), d_dout.get(), d_qkv.get(), d_out.get(), saved ? d_saved.get() : nullptr,
+                                b, T_, H, hd);
+    check_stored("attention_backward dqkv" + how, d_dqkv, dqkv, tol_dqkv);
   }
 }
 
 void op_attention(const Shape& s, std::mt19937_64& rng) {
-  const i64 b = s.batch, T = s.tokens(), H = s.heads, hd = s.head_dim, n = s.n(), D = s.D();
+  const i64 n = s.n(), D = s.D();
   // Entries of +-2 give scores of about +-1.3: P is neither near uniform (where a transposed P or a
   // missing rescale of the fused kernel's online softmax would hide: at +-0.5 the scores are +-0.08)
   // nor one-hot.
-  const Fvec qkv = uniform(rng, n * 3 * D, 2.0f);
-  attention_case<float>(s, qkv, uniform(rng, n * D), kTolSum);
-  // The fused forward (bf16 GEMM mode, nothing kept, head size 64) against the CPU on the same
-  // bf16-rounded Q, K and V: what differs is the bf16 rounding of the probabilities in P V (2^-8
-  // relative per term, of outputs no larger than max |V|) and the order of the sums.
-  if (hd != 64) return;
-  const Fvec qkv_r = rounded(qkv);
-  Fvec out_r(n * D);
-  CpuOps::attention_forward<float>(out_r.data(), nullptr, qkv_r.data(), b, T, H, hd);
-  Guarded<float> d_qkv(qkv), d_out(nans(n * D));
-  {
-    const GemmMathScope bf16(hrm::cuda::GemmMath::bf16);
-    CudaOps::attention_forward<float>(d_out.get(), nullptr, d_qkv.get(), b, T, H, hd);
-  }
-  check_output("attention_forward out (fused, bf16)", d_out, out_r, kTolBf16Attention);
+  const Fvec qkv = uniform(rng, n * 3 * D, 2.0f), dout = uniform(rng, n * D);
+  attention_case<float>(s, qkv, dout, kTolSum, kTolSum);
+  // The fused kernels (bf16 GEMM mode, head size 64) against the CPU on the same bf16-rounded Q, K, V
+  // and dO: what differs is the bf16 rounding of the probabilities in P V and P^T dO and of dS in dQ and
+  // dK (2^-8 relative per term), and the order of the sums.
+  if (s.head_dim != 64) return;
+  const GemmMathScope bf16(hrm::cuda::GemmMath::bf16);
+  attention_case<float>(s, rounded(qkv), rounded(dout), kTolBf16Attention, kTolBf16AttentionOps);
 }
 
 // SwiGLU in storage T against CpuOps on the same (T-rounded) inputs, within tol.
@@ -778,7 +802,8 @@ void op_rope_bf16(const Shape& s, std::mt19937_64& rng) {
 
 void op_attention_bf16(const Shape& s, std::mt19937_64& rng) {
   const i64 n = s.n(), D = s.D();
-  attention_case<bf16>(s, rounded(uniform(rng, n * 3 * D, 2.0f)), rounded(uniform(rng, n * D)), kTolBf16AttentionOps);
+  attention_case<bf16>(s, rounded(uniform(rng, n * 3 * D, 2.0f)), rounded(uniform(rng, n * D)), kTolBf16AttentionOps,
+                       kTolBf16AttentionOps);
 }
 
 // torch's bf16 SwiGLU rounds silu(g) before the product (and dh u in the backward): two roundings.

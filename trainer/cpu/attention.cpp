@@ -3,10 +3,10 @@
 // Shapes: qkv, dqkv (batch*tokens, 3*H*hd), each row [Q heads | K heads | V heads];
 // out, dout (batch*tokens, H*hd); probs (batch, H, tokens, tokens).
 //   attention_forward:  P = softmax(Q K^T / sqrt(hd)) per (batch, head), out = P V          (=)
-//                       P is saved in probs (null: not saved)
+//                       P is saved in probs (attention_saved_count: batch*H*tokens^2; null: not saved)
 //   attention_backward: dV = P^T dO, dS = P * (dO V^T - rowsum(P * dO V^T)),
 //                       dQ = dS K / sqrt(hd), dK = dS^T Q / sqrt(hd); all of dqkv assigned   (=)
-//                       probs null: P is recomputed from qkv
+//                       probs null: P is recomputed from qkv (the forward's output is not needed)
 // Heads are strided views of qkv/out (OuterStride), so nothing is transposed or copied; each
 // (batch, head) is independent, which is where the OpenMP parallelism goes (Eigen's own GEMM
 // threading stays off inside a parallel region).
@@ -67,6 +67,11 @@ template <class Dst, class Q, class K, class T> void softmax_scores(Dst& P, cons
 }  // namespace
 
 template <class T>
+std::int64_t CpuOps::attention_saved_count(i64 batch, i64 tokens, i64 heads, i64) {
+  return batch * heads * tokens * tokens;
+}
+
+template <class T>
 void CpuOps::attention_forward(T* out, ops::acc_t<T>* probs, const T* qkv, i64 batch, i64 tokens, i64 heads,
                                i64 head_dim) {
   const i64 D = heads * head_dim, ld = 3 * D, TT = tokens * tokens;
@@ -93,8 +98,8 @@ void CpuOps::attention_forward(T* out, ops::acc_t<T>* probs, const T* qkv, i64 b
 }
 
 template <class T>
-void CpuOps::attention_backward(T* dqkv, const T* dout, const T* qkv, const ops::acc_t<T>* probs, i64 batch, i64 tokens,
-                                i64 heads, i64 head_dim) {
+void CpuOps::attention_backward(T* dqkv, const T* dout, const T* qkv, const T* /*out*/, const ops::acc_t<T>* probs,
+                                i64 batch, i64 tokens, i64 heads, i64 head_dim) {
   const i64 D = heads * head_dim, ld = 3 * D, TT = tokens * tokens;
   const T scale = T(1) / std::sqrt(static_cast<T>(head_dim));
   const bool parallel = batch * heads * TT * head_dim >= kAttentionParallelMin;
@@ -134,13 +139,15 @@ void CpuOps::attention_backward(T* dqkv, const T* dout, const T* qkv, const ops:
   }
 }
 
+template std::int64_t CpuOps::attention_saved_count<float>(std::int64_t, std::int64_t, std::int64_t, std::int64_t);
+template std::int64_t CpuOps::attention_saved_count<double>(std::int64_t, std::int64_t, std::int64_t, std::int64_t);
 template void CpuOps::attention_forward<float>(float*, float*, const float*, std::int64_t, std::int64_t,
                                                std::int64_t, std::int64_t);
 template void CpuOps::attention_forward<double>(double*, double*, const double*, std::int64_t, std::int64_t,
                                                 std::int64_t, std::int64_t);
-template void CpuOps::attention_backward<float>(float*, const float*, const float*, const float*, std::int64_t,
-                                                std::int64_t, std::int64_t, std::int64_t);
-template void CpuOps::attention_backward<double>(double*, const double*, const double*, const double*, std::int64_t,
-                                                 std::int64_t, std::int64_t, std::int64_t);
+template void CpuOps::attention_backward<float>(float*, const float*, const float*, const float*, const float*,
+                                                std::int64_t, std::int64_t, std::int64_t, std::int64_t);
+template void CpuOps::attention_backward<double>(double*, const double*, const double*, const double*, const double*,
+                                                 std::int64_t, std::int64_t, std::int64_t, std::int64_t);
 
 }  // namespace hrm

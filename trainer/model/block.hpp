@@ -4,10 +4,11 @@
 //
 // Block (post-norm, no biases):   qkv = x Wqkv^T; rope(q, k); a = attn(qkv); h1 = rms(x + a Wo^T)
 //                                 gu = h1 Wgu^T; s = silu(g) * u;          h2 = rms(h1 + s Wd^T)
-// Saved for backward (BlockActs, n = batch*tokens rows): x (n,D), qkv after RoPE (n,3D), attention
-// probabilities (b,H,T,T), a (n,D), h1 (n,D), rstd1 (n), gu (n,2I), s (n,I), h2 (n,D), rstd2 (n).
-// A forward without grad reuses one set of buffers for every block, without the probabilities (the
-// attention then keeps none: b x H x T^2 values not written, and the CUDA backend may fuse it).
+// Saved for backward (BlockActs, n = batch*tokens rows): x (n,D), qkv after RoPE (n,3D), what the
+// attention keeps (Ops::attention_saved_count: the probabilities (b,H,T,T) on the CPU, one log-sum-exp
+// per row (b,H,T) where CUDA fuses it), a (n,D), h1 (n,D), rstd1 (n), gu (n,2I), s (n,I), h2 (n,D),
+// rstd2 (n). A forward without grad reuses one set of buffers for every block, and its attention keeps
+// nothing.
 // Weight gradients ACCUMULATE into the gradient slab; the input gradient is ASSIGNED. Buffers are
 // the backend's (Ops::Buffer); pointers are in its memory. The rstd, the probabilities, the RoPE
 // tables and the gradient slab are ops::acc_t<T> (fp32 in a bf16 model, T otherwise).
@@ -25,15 +26,15 @@ template <class Ops, class T> struct BlockActs {
   using Buffer = typename Ops::template Buffer<T>;
   using AccBuffer = typename Ops::template Buffer<ops::acc_t<T>>;
   Buffer x, qkv, attn, h1, gu, act, h2;
-  AccBuffer probs, rstd1, rstd2;
+  AccBuffer attn_saved, rstd1, rstd2;  // attn_saved: what attention_forward keeps for the backward
   Buffer tmp;  // (n, D): o-projection / down-projection outputs (before the residual add fused into the norm)
 
-  // keep_probs: the backward will run on these activations (the attention probabilities are kept).
-  void resize(const HrmDims& d, std::int64_t batch, bool keep_probs) {
+  // for_backward: the backward will run on these activations (the attention keeps what it needs).
+  void resize(const HrmDims& d, std::int64_t batch, bool for_backward) {
     const std::int64_t n = batch * d.tokens, D = d.hidden;
     for (auto* v : {&x, &attn, &h1, &h2, &tmp}) v->resize(n * D);
     qkv.resize(n * 3 * D);
-    probs.resize(keep_probs ? batch * d.heads * d.tokens * d.tokens : 0);
+    attn_saved.resize(for_backward ? Ops::template attention_saved_count<T>(batch, d.tokens, d.heads, d.head_dim) : 0);
     for (auto* v : {&rstd1, &rstd2}) v->resize(n);
     gu.resize(n * 2 * d.inter);
     act.resize(n * d.inter);
@@ -53,16 +54,16 @@ template <class Ops, class T> struct BlockGradScratch {
   }
 };
 
-// Block forward: a.x must hold the input; the output is a.h2. The probabilities go to a.probs when it
-// has room for them (a saved block), else nowhere.
+// Block forward: a.x must hold the input; the output is a.h2. The attention fills a.attn_saved when it
+// has room (a saved block), else keeps nothing.
 template <class Ops, class T>
 void block_forward(BlockActs<Ops, T>& a, const T* w, const BlockSlots& s, const ops::acc_t<T>* rope_cos,
                    const ops::acc_t<T>* rope_sin, const HrmDims& d, std::int64_t batch) {
   const std::int64_t n = batch * d.tokens, D = d.hidden, I = d.inter;
   Ops::linear_forward(a.qkv.data(), a.x.data(), w + s.qkv, n, D, 3 * D);
   if (!d.learned_pos) Ops::rope_forward(a.qkv.data(), rope_cos, rope_sin, batch, d.tokens, d.heads, d.head_dim);
-  Ops::attention_forward(a.attn.data(), a.probs.size() ? a.probs.data() : nullptr, a.qkv.data(), batch, d.tokens,
-                         d.heads, d.head_dim);
+  Ops::attention_forward(a.attn.data(), a.attn_saved.size() ? a.attn_saved.data() : nullptr, a.qkv.data(), batch,
+                         d.tokens, d.heads, d.head_dim);
   Ops::linear_forward(a.tmp.data(), a.attn.data(), w + s.o, n, D, D);
   Ops::rms_norm_forward(a.h1.data(), a.rstd1.data(), a.tmp.data(), a.x.data(), n, D, d.rms_norm_eps);
   Ops::linear_forward(a.gu.data(), a.h1.data(), w + s.gate_up, n, D, 2 * I);
@@ -86,8 +87,8 @@ void block_backward(T* dx, T* dy, const BlockActs<Ops, T>& a, const T* w, ops::a
   // First sub-layer: h1 = rms(x + o(attn(rope(qkv(x))))).
   Ops::rms_norm_backward(sc.dh.data(), sc.dh.data(), a.h1.data(), a.rstd1.data(), n, D);
   Ops::linear_backward(sc.dattn.data(), g + s.o, sc.dh.data(), a.attn.data(), w + s.o, n, D, D, false);
-  Ops::attention_backward(sc.dqkv.data(), sc.dattn.data(), a.qkv.data(), a.probs.data(), batch, d.tokens, d.heads,
-                          d.head_dim);
+  Ops::attention_backward(sc.dqkv.data(), sc.dattn.data(), a.qkv.data(), a.attn.data(), a.attn_saved.data(), batch,
+                          d.tokens, d.heads, d.head_dim);
   if (!d.learned_pos) Ops::rope_backward(sc.dqkv.data(), rope_cos, rope_sin, batch, d.tokens, d.heads, d.head_dim);
   Ops::copy(dx, sc.dh.data(), n * D);  // residual path
   Ops::linear_backward(dx, g + s.qkv, sc.dqkv.data(), a.x.data(), w + s.qkv, n, D, 3 * D, true);

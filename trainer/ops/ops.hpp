@@ -11,7 +11,7 @@
 //  - Integer tensors (token ids, labels) are int32; the ignore label is kIgnoreLabel (-100).
 //  - T is the working type: float (training) or double (gradient checks and golden parity) on the
 //    CPU; float or __nv_bfloat16 on CUDA. ops::acc_t<T> is where a bf16 model keeps what HRM keeps in
-//    fp32 (HRM-SPEC 1.9): the norms' rstd, the RoPE tables, the attention probabilities, the weight
+//    fp32 (HRM-SPEC 1.9): the norms' rstd, the RoPE tables, what the attention keeps, the weight
 //    gradients and the puzzle-embedding table. acc_t<T> is T for float and double, so the CPU
 //    backend's arithmetic does not see the distinction.
 //  - Linear weights are stored as PyTorch stores them: (out_features, in_features).
@@ -75,12 +75,22 @@ struct ActStepStats {
                                                   in place on the Q and K heads of qkv(batch*tokens, 3*heads*head_dim)
  rope_backward(dqkv, cos, sin, batch, tokens, heads, head_dim)
                                                   in place: the transposed rotation on dQ and dK (dV untouched)
- attention_forward(out, probs, qkv, batch, tokens, heads, head_dim)
+ attention_saved_count<T>(batch, tokens, heads, head_dim)
+                                                  how many acc_t values attention_forward keeps for the backward:
+                                                  the probabilities (batch, heads, tokens, tokens), or one
+                                                  log-sum-exp of the scaled scores per row (batch, heads, tokens)
+                                                  where the backend's backward recomputes the probabilities
+                                                  (CUDA's fused attention)
+ attention_forward(out, saved, qkv, batch, tokens, heads, head_dim)
                                                   non-causal softmax(QK^T/sqrt(hd)) V; out(batch*tokens,
- heads*head_dim); probs(batch, heads, tokens, tokens) saved (may be null: not saved) attention_backward(dqkv, dout, qkv,
- probs, batch, tokens, heads, head_dim) dqkv(batch*tokens, 3*heads*head_dim) = all of dQ, dK, dV swiglu_forward(h, gu,
- n, inter)                  h(n,inter) = silu(gu[:, :inter]) * gu[:, inter:]; gu(n, 2*inter) swiglu_backward(dgu, dh,
- gu, n, inter)           dgu(n, 2*inter) add(y, a, b, count)                              y = a + b (y may alias a or b)
+                                                  heads*head_dim); saved (attention_saved_count values) filled
+                                                  for the backward (may be null: nothing kept)
+ attention_backward(dqkv, dout, qkv, out, saved, batch, tokens, heads, head_dim)
+                                                  dqkv(batch*tokens, 3*heads*head_dim) = all of dQ, dK, dV; out is
+                                                  the forward's output and saved what it kept (null: recomputed)
+ swiglu_forward(h, gu, n, inter)                  h(n,inter) = silu(gu[:, :inter]) * gu[:, inter:]; gu(n, 2*inter)
+ swiglu_backward(dgu, dh, gu, n, inter)           dgu(n, 2*inter)
+ add(y, a, b, count)                              y = a + b (y may alias a or b)
  embedding_forward(x, inputs, tok, puzzle, pos, batch, seq, prefix, d)
                                                   x(batch, prefix+seq, d): rows 0..prefix-1 = puzzle(batch, prefix*d)
                                                   (null: zeros), then tok[inputs]; if pos(prefix+seq, d):
@@ -155,11 +165,13 @@ struct ActStepStats {
                             i64 heads, i64 head_dim);                                                                 \
                                                                                                                       \
   template <class T>                                                                                                  \
-  static void attention_forward(T* out, ops::acc_t<T>* probs, const T* qkv, i64 batch, i64 tokens, i64 heads,         \
+  static i64 attention_saved_count(i64 batch, i64 tokens, i64 heads, i64 head_dim);                                   \
+  template <class T>                                                                                                  \
+  static void attention_forward(T* out, ops::acc_t<T>* saved, const T* qkv, i64 batch, i64 tokens, i64 heads,         \
                                 i64 head_dim);                                                                        \
   template <class T>                                                                                                  \
-  static void attention_backward(T* dqkv, const T* dout, const T* qkv, const ops::acc_t<T>* probs, i64 batch,         \
-                                 i64 tokens, i64 heads, i64 head_dim);                                                \
+  static void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* out, const ops::acc_t<T>* saved,      \
+                                 i64 batch, i64 tokens, i64 heads, i64 head_dim);                                     \
                                                                                                                       \
   template <class T>                                                                                                  \
   static void swiglu_forward(T* h, const T* gu, i64 n, i64 inter);                                                    \
