@@ -22,9 +22,11 @@ namespace hrm_test::step {
 using namespace hrm;
 using i64 = std::int64_t;
 
-inline HrmDims small_dims(std::int64_t vocab = 11, std::int64_t seq_len = 16, std::int64_t identifiers = 5) {
+// Two heads of 32 (hidden 64); hidden 128 gives heads of 64, where the CUDA attention is the fused one.
+inline HrmDims small_dims(std::int64_t vocab = 11, std::int64_t seq_len = 16, std::int64_t identifiers = 5,
+                          std::int64_t hidden = 64) {
   ArchConfig a;
-  a.hidden_size = 64;
+  a.hidden_size = hidden;
   a.num_heads = 2;
   a.H_layers = 2;
   a.L_layers = 2;

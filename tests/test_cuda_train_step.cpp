@@ -124,9 +124,9 @@ TEST_CASE("cuda train step: four steps on the carried state against the CPU trai
 // GEMMs deep: 1e-2 for TF32; bf16's 8x coarser rounding gives 5e-2 on the loss and 1e-1 on the sum of
 // squares of the gradients (squares double the relative error).
 namespace {
-void check_reduced_math(cuda::GemmMath math, double tol_loss, double tol_grad_sq) {
+void check_reduced_math(cuda::GemmMath math, double tol_loss, double tol_grad_sq, i64 hidden) {
   require_device();
-  const HrmDims d = small_dims();
+  const HrmDims d = small_dims(11, 16, 5, hidden);
   const i64 b = 4;
   const TrainConfig tc;
   const CpuStep cpu = cpu_step(d, b);
@@ -152,11 +152,12 @@ void check_reduced_math(cuda::GemmMath math, double tol_loss, double tol_grad_sq
 }  // namespace
 
 TEST_CASE("cuda train step: TF32 GEMMs stay within 1e-2 of the CPU step") {
-  check_reduced_math(cuda::GemmMath::tf32, 1e-2, 1e-2);
+  check_reduced_math(cuda::GemmMath::tf32, 1e-2, 1e-2, 64);
 }
 
 TEST_CASE("cuda train step: bf16 GEMM inputs (hrm train's mode for bfloat16) stay within 5e-2 of the CPU step") {
-  check_reduced_math(cuda::GemmMath::bf16, 5e-2, 1e-1);
+  check_reduced_math(cuda::GemmMath::bf16, 5e-2, 1e-1, 64);
+  check_reduced_math(cuda::GemmMath::bf16, 5e-2, 1e-1, 128);  // heads of 64: the fused attention
 }
 
 // bf16 storage (HRM's own precision, hrm train's default for forward_dtype = "bfloat16"): bf16
@@ -169,29 +170,34 @@ TEST_CASE("cuda train step: bf16 GEMM inputs (hrm train's mode for bfloat16) sta
 // same size, so the GPU step is no closer to the emulation than to fp32 (the rounding points are checked
 // op by op in test_cuda_ops instead). Bounds 5e-3, 3e-2, 8e-2 and 2 lr (AdamATan2's first step moves a
 // weight by about lr whatever the gradient's size, so a sign flip near 0 moves it by 2 lr). A broken
-// op is O(1) off; and the step must differ from the fp32 device step (bf16 took effect).
+// op is O(1) off; and the step must differ from the fp32 device step (bf16 took effect). Heads of 32
+// (the unfused attention) and of 64 (the fused forward and backward; test_bf16_emulation measures that
+// model too).
 TEST_CASE("cuda train step: bf16 storage stays within bf16's measured noise of the CPU's fp32 step, fp32 master weights") {
   require_device();
-  const HrmDims d = small_dims();
-  const i64 b = 4;
-  const TrainConfig tc;
-  const CpuStep ref = cpu_step(d, b);
-  TrainerState dev = ref.before, fp32 = ref.before;
-  const World solo;
-  const std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b, solo, cuda::Storage::bf16);
-  const std::unique_ptr<DeviceStep> exact = cuda::make_train_step(d, b, solo, cuda::Storage::fp32);
-  step->load(dev);
-  exact->load(fp32);
-  const DeviceStepResult r = step->step(ref.batch, ref.min_halt.data(), 1.0 / b, 1, kLr, kPuzzleLr, tc);
-  const DeviceStepResult e = exact->step(ref.batch, ref.min_halt.data(), 1.0 / b, 1, kLr, kPuzzleLr, tc);
-  step->store(dev);
-  CHECK(r.grad_sq != e.grad_sq);
-  CHECK(dev.carry.data.inputs == ref.after.carry.data.inputs);
-  compare_value("loss total", r.stats.total, ref.stats.total, kTolBf16StepLoss);
-  compare_value("lm_loss", r.stats.lm_loss, ref.stats.lm_loss, kTolBf16StepLoss);
-  compare_value("gradient sum of squares", r.grad_sq, ref.grad_sq, kTolBf16StepGradSq);
-  compare("carry z_H", dev.carry.zH, ref.after.carry.zH, kTolBf16StepCarry);
-  compare("master parameters after one step", dev.weights.params, ref.after.weights.params, 2 * kLr + 1e-6);
+  for (const i64 hidden : {64, 128}) {
+    const HrmDims d = small_dims(11, 16, 5, hidden);
+    INFO("head size " << d.head_dim);
+    const i64 b = 4;
+    const TrainConfig tc;
+    const CpuStep ref = cpu_step(d, b);
+    TrainerState dev = ref.before, fp32 = ref.before;
+    const World solo;
+    const std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b, solo, cuda::Storage::bf16);
+    const std::unique_ptr<DeviceStep> exact = cuda::make_train_step(d, b, solo, cuda::Storage::fp32);
+    step->load(dev);
+    exact->load(fp32);
+    const DeviceStepResult r = step->step(ref.batch, ref.min_halt.data(), 1.0 / b, 1, kLr, kPuzzleLr, tc);
+    const DeviceStepResult e = exact->step(ref.batch, ref.min_halt.data(), 1.0 / b, 1, kLr, kPuzzleLr, tc);
+    step->store(dev);
+    CHECK(r.grad_sq != e.grad_sq);
+    CHECK(dev.carry.data.inputs == ref.after.carry.data.inputs);
+    compare_value("loss total", r.stats.total, ref.stats.total, kTolBf16StepLoss);
+    compare_value("lm_loss", r.stats.lm_loss, ref.stats.lm_loss, kTolBf16StepLoss);
+    compare_value("gradient sum of squares", r.grad_sq, ref.grad_sq, kTolBf16StepGradSq);
+    compare("carry z_H", dev.carry.zH, ref.after.carry.zH, kTolBf16StepCarry);
+    compare("master parameters after one step", dev.weights.params, ref.after.weights.params, 2 * kLr + 1e-6);
+  }
 }
 
 // Without a step in between, load then store must give back the fp32 state: the master weights, the
