@@ -89,8 +89,8 @@ template <class T> double eval_seconds(const HrmDims& d, i64 b, const HrmWeights
   for (int k = 0; k < 2; ++k) {  // the first pass warms up
     cuda::DeviceCarry<T> c = cuda::to_device<T>(ActCarry<float>::initial(d, b));
     const auto t0 = std::chrono::steady_clock::now();
-    for (i64 seg = 0; seg < d.halt_max_steps; ++seg) act.eval_step(w, c, db);
-    CudaOps::check_errors();
+    for (i64 seg = 0; seg < d.halt_max_steps; ++seg) act.queue_eval_step(w, c, db);
+    CudaOps::check_errors();  // waits for the segments
     eval_s = seconds_since(t0);
   }
   return eval_s;

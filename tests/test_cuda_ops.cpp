@@ -575,6 +575,21 @@ void op_adam_atan2(const Shape& s, std::mt19937_64& rng) {
   check_output("adam_atan2 m", d_m, m, kTolExact);
   check_output("adam_atan2 v", d_v, v, kTolExact);
   check_output("adam_atan2 p", d_p, p, kTolElem);
+  // A closed gate (the train step's failed checks) changes nothing; an open one is the plain step.
+  const Fvec p3 = d_p.result("p"), m3 = d_m.result("m"), v3 = d_v.result("v"), g = uniform(rng, n, 0.1f);
+  Guarded<float> d_g(g);
+  Guarded<i32> closed(std::vector<i32>{0}), open(std::vector<i32>{1});
+  hrm::cuda::adam_atan2_step(d_p.get(), nullptr, d_g.get(), d_m.get(), d_v.get(), n, 4, 1e-4, 0.9, 0.95, 0.1,
+                             closed.get());
+  check_output("adam_atan2 p, closed gate", d_p, p3, kTolExact);
+  check_output("adam_atan2 m, closed gate", d_m, m3, kTolExact);
+  check_output("adam_atan2 v, closed gate", d_v, v3, kTolExact);
+  hrm::adam_atan2_step(p.data(), g.data(), m.data(), v.data(), n, 4, 1e-4, 0.9, 0.95, 0.1);
+  hrm::cuda::adam_atan2_step(d_p.get(), nullptr, d_g.get(), d_m.get(), d_v.get(), n, 4, 1e-4, 0.9, 0.95, 0.1,
+                             open.get());
+  check_output("adam_atan2 m, open gate", d_m, m, kTolExact);
+  check_output("adam_atan2 v, open gate", d_v, v, kTolExact);
+  check_output("adam_atan2 p, open gate", d_p, p, kTolElem);
 }
 
 void op_sign_sgd(const Shape& s, std::mt19937_64& rng) {
@@ -588,6 +603,9 @@ void op_sign_sgd(const Shape& s, std::mt19937_64& rng) {
   hrm::sign_sgd_step(table.data(), table_rows, ndim, row_ids.data(), grads.data(), rows, 1e-2, 0.1);
   hrm::cuda::sign_sgd_step(d_table.get(), table_rows, ndim, d_ids.get(), d_grads.get(), rows, 1e-2, 0.1);
   check_output("sign_sgd table (sums in row order, explicit fma)", d_table, table, kTolExact);
+  Guarded<i32> closed(std::vector<i32>{0});
+  hrm::cuda::sign_sgd_step(d_table.get(), table_rows, ndim, d_ids.get(), d_grads.get(), rows, 1e-2, 0.1, closed.get());
+  check_output("sign_sgd table, closed gate", d_table, table, kTolExact);
   CudaOps::check_errors();
 }
 
@@ -729,6 +747,7 @@ void op_sum_squares(const Shape& s, std::mt19937_64& rng) {
   const double got = hrm::cuda::sum_squares(d_x.get(), static_cast<i64>(x.size()));
   if (!(std::abs(got - ref) / std::max(ref, 1.0) <= kTolF64))
     FAIL_CHECK("sum_squares: cuda " << got << ", cpu " << ref);
+  CHECK(hrm::cuda::sum_squares(d_x.get(), 0) == 0.0);  // written, not left as the scratch held it
 }
 
 // bf16 storage: the conversion is bit-exact (round to nearest even on both sides), and the GEMM's

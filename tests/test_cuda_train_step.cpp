@@ -14,6 +14,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -224,6 +226,69 @@ TEST_CASE("cuda train step: bf16 storage keeps the fp32 master state through loa
   std::vector<float> zH_r(s.carry.zH.size());
   for (std::size_t i = 0; i < zH_r.size(); ++i) zH_r[i] = round_to_bf16(s.carry.zH[i]);
   CHECK(back.carry.zH == zH_r);
+}
+
+// The checks between the backward and the update run on the device (trainer/cuda/step_report.hpp):
+// a failed one must close the optimizers' gate, so the error names the step and the state the host
+// stores is the one loaded (a gate left open would write NaN into the moments and the weights). An
+// infinite loss scale makes every gradient non-finite while the loss stays finite; NaN weights make
+// the loss NaN; lr 3e38 with weight decay 1 overflows the update itself (test_crash_safety's case).
+namespace {
+std::string step_error(DeviceStep& step, const HrmDims& d, i64 b, double loss_scale, double lr, const TrainConfig& tc) {
+  std::mt19937_64 g(11);
+  const ActBatch batch = random_batch(d, b, g);
+  const std::vector<std::int32_t> min_halt(static_cast<std::size_t>(b), 1);
+  try {
+    step.step(batch, min_halt.data(), loss_scale, 1, lr, 1e-2, tc);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+void check_unchanged(DeviceStep& step, const TrainerState& loaded) {
+  TrainerState back = loaded;
+  step.store(back);
+  CHECK(same_bits(back.weights.params, loaded.weights.params));
+  CHECK(same_bits(back.weights.puzzle_emb, loaded.weights.puzzle_emb));
+  CHECK(same_bits(back.adam_m, loaded.adam_m));
+  CHECK(same_bits(back.adam_v, loaded.adam_v));
+}
+}  // namespace
+
+TEST_CASE(
+    "cuda train step: a non-finite loss or gradient stops the step before its update; an overflowing update is named") {
+  require_device();
+  const HrmDims d = small_dims();
+  const i64 b = 4;
+  const World solo;
+  const double inf = std::numeric_limits<double>::infinity();
+  for (const cuda::Storage storage : {cuda::Storage::fp32, cuda::Storage::bf16}) {
+    CAPTURE(cuda::storage_name(storage));
+    TrainerState s = initial_state(d, b);
+    TrainConfig tc;
+    const std::unique_ptr<DeviceStep> step = cuda::make_train_step(d, b, solo, storage);
+    step->load(s);
+    std::string e = step_error(*step, d, b, inf, 1e-4, tc);
+    CHECK_MESSAGE(e.rfind("step 1: non-finite gradient: tensor '", 0) == 0, e);
+    check_unchanged(*step, s);
+
+    s.weights.params.assign(s.weights.params.size(), std::numeric_limits<float>::quiet_NaN());
+    step->load(s);
+    e = step_error(*step, d, b, 1.0 / b, 1e-4, tc);
+    CHECK_MESSAGE((e.rfind("step 1: the loss is ", 0) == 0 && e.find("nan") != std::string::npos), e);
+    check_unchanged(*step, s);
+
+    s = initial_state(d, b);
+    tc.weight_decay = 1.0;
+    step->load(s);
+    e = step_error(*step, d, b, 1.0 / b, 3e38, tc);
+    CHECK_MESSAGE(e.rfind("step 1: non-finite parameter after the update: tensor 'model.inner.", 0) == 0, e);
+  }
 }
 
 #if defined(HRM_HAVE_NCCL)

@@ -122,6 +122,19 @@ void check_launch(const char* kernel, const char* file, int line) {
   if (status != cudaSuccess) call_failed(kernel, file, line, cudaGetErrorString(status));
 }
 
+void raise_input_errors(unsigned bits) {
+  if (bits == 0) return;
+  CUDA_CHECK(cudaMemsetAsync(error_word(), 0, sizeof(unsigned), stream()));
+  std::string what;
+  if (bits & kNegativeTokenId) what += "embedding: a token id is negative; ";
+  if (bits & kBadLabel) what += "token loss: a label is neither -100 nor in [0, vocab); ";
+  if (bits & kBadPuzzleId) what += "sign-SGD: a puzzle id is outside the embedding table; ";
+  if (bits & kNegativeRowId) what += "gather_rows: a row id is negative; ";
+  if (what.empty()) what = fmt::format("error bits {:#x}; ", bits);  // a bit with no name above
+  what.resize(what.size() - 2);
+  HRM_CHECK(false, "CUDA input checks failed: {}", what);
+}
+
 }  // namespace hrm::cuda
 
 namespace hrm {
@@ -130,16 +143,7 @@ void CudaOps::check_errors() {
   unsigned bits = 0;
   CUDA_CHECK(cudaMemcpyAsync(&bits, cuda::error_word(), sizeof bits, cudaMemcpyDeviceToHost, cuda::stream()));
   CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
-  if (bits == 0) return;
-  CUDA_CHECK(cudaMemsetAsync(cuda::error_word(), 0, sizeof(unsigned), cuda::stream()));
-  std::string what;
-  if (bits & cuda::kNegativeTokenId) what += "embedding: a token id is negative; ";
-  if (bits & cuda::kBadLabel) what += "token loss: a label is neither -100 nor in [0, vocab); ";
-  if (bits & cuda::kBadPuzzleId) what += "sign-SGD: a puzzle id is outside the embedding table; ";
-  if (bits & cuda::kNegativeRowId) what += "gather_rows: a row id is negative; ";
-  if (what.empty()) what = fmt::format("error bits {:#x}; ", bits);  // a bit with no name above
-  what.resize(what.size() - 2);
-  HRM_CHECK(false, "CUDA input checks failed: {}", what);
+  cuda::raise_input_errors(bits);
 }
 
 }  // namespace hrm

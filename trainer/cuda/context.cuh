@@ -33,6 +33,9 @@ cublasLtHandle_t cublas_lt();  // the bf16 GEMMs (bf16.cu)
 constexpr std::size_t kLtWorkspaceBytes = std::size_t{32} << 20;  // cuBLASLt's recommendation for Hopper
 void* lt_workspace();         // kLtWorkspaceBytes of device memory for cublasLtMatmul on stream()
 unsigned* error_word();       // device pointer; kernels atomicOr ErrorBits into it
+// Clears the error word and throws hrm::Error naming the set ErrorBits of `bits` (read from it);
+// nothing when bits is 0.
+void raise_input_errors(unsigned bits);
 
 // Stream-ordered scratch (cudaMallocAsync on stream()): freed when it goes out of scope, after the
 // work queued before then. No host synchronisation either way.

@@ -9,7 +9,8 @@
 // inside a step. Input checks the CPU backend does with HRM_CHECK (token ids >= 0, labels in range)
 // cannot throw from a kernel: a kernel that meets a bad value sets a bit in a device-side error
 // word and treats the value as harmlessly as it can (a zero row); check_errors() (which
-// synchronises, so once per step) throws hrm::Error if any bit is set, and clears them.
+// synchronises) throws hrm::Error if any bit is set, and clears them (the train step reads the word
+// with its StepReport instead, step_report.hpp).
 // T = float (the fp32 parity path; float64 gradient checks stay on the CPU) and T = cuda::bf16 (HRM's
 // storage, HRM-SPEC 1.9: bf16 arrays, fp32 arithmetic in every kernel, ops::acc_t<bf16> = float for
 // rstd, RoPE tables, probabilities, weight gradients and the puzzle table; the GEMMs multiply bf16 on

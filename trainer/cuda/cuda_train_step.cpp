@@ -6,6 +6,7 @@
 
 #include "trainer/cuda/model_device.hpp"
 #include "trainer/cuda/optimizers.hpp"
+#include "trainer/cuda/step_report.hpp"
 #include "trainer/cuda/sum_squares.hpp"
 #include "trainer/loop/numeric_check.hpp"
 #if defined(HRM_HAVE_NCCL)
@@ -59,20 +60,24 @@ template <class T> class CudaTrainStep final : public DeviceStep {
     carry_ = to_device<T>(s.carry);
   }
 
+  // The whole step is queued before the host waits, once, for its StepReport (step_report.hpp): the
+  // checks between the backward and the update gate the optimizer kernels on the device, and a
+  // failed one is named from the tensor downloaded afterwards (the weights are then unchanged).
   DeviceStepResult step(const ActBatch& batch, const std::int32_t* min_halt_steps, double loss_scale, std::int64_t t,
                         double lr, double puzzle_lr, const TrainConfig& tc) override {
     const std::int64_t n = w_.layout.total, nd = d_.puzzle_ndim;
     upload(batch_, batch);
     min_halt_.upload(min_halt_steps, static_cast<std::size_t>(b_));
     CudaOps::fill(grads_.data(), 0.0f, n);
-    DeviceStepResult r;
     // The puzzle rows the update touches: this rank's, or every rank's in the global slot order.
     const std::int32_t* ids = carry_.data.puzzle_ids.data();
     const float* puzzle_grads = puzzle_grads_.data();
     std::int64_t rows = b_;
+    const StepReport* report = nullptr;
     try {
-      r.stats = act_.train_step(w_, carry_, batch_, min_halt_.data(), loss_scale, grads_.data(),
-                                puzzle_grads_.data(), hook());
+      report_.start();
+      act_.queue_train_step(w_, carry_, batch_, min_halt_.data(), loss_scale, grads_.data(), puzzle_grads_.data(),
+                            hook());
       if constexpr (kBf16) round_to_bf16(puzzle_grads_.data(), b_ * nd);  // HRM's bf16 row gradients
 #if defined(HRM_HAVE_NCCL)
       if (exchange_) {
@@ -82,33 +87,42 @@ template <class T> class CudaTrainStep final : public DeviceStep {
           puzzle_grads = exchange_->all_grads();
           rows = exchange_->all_rows();
         }
-        exchange_->finish(fmt::format("the gradient all-reduce of step {}", t));
+        exchange_->join();
       }
 #endif
+      sum_squares_into(report_.grad_sq(), grads_.data(), n);
+      if (nd > 0) sum_squares_into(report_.puzzle_grad_sq(), puzzle_grads, rows * nd);
+      report_.open_gate(act_.stats().data());
+      adam_atan2_step(master(), bf16_params(), grads_.data(), m_.data(), v_.data(), n, t, lr, tc.beta1, tc.beta2,
+                      tc.weight_decay, report_.gate());
+      if (nd > 0)
+        sign_sgd_step(w_.puzzle_emb.data(), d_.num_identifiers, nd, ids, puzzle_grads, rows, puzzle_lr,
+                      tc.puzzle_emb_weight_decay, report_.gate());
+      sum_squares_into(report_.param_sq(), master(), n);
+      if (nd > 0) {
+        CudaOps::gather_rows(puzzle_rows_.data(), w_.puzzle_emb.data(), ids, rows, nd);
+        sum_squares_into(report_.puzzle_param_sq(), puzzle_rows_.data(), rows * nd);
+      }
+#if defined(HRM_HAVE_NCCL)
+      if (exchange_) exchange_->wait(fmt::format("the gradient all-reduce of step {}", t));
+#endif
+      report = &report_.collect();
     } catch (...) {
       drain_exchange();
       throw;
     }
-    CudaOps::check_errors();
+    DeviceStepResult r{report->stats, report->grad_sq};
     allreduce_stats(world_, r.stats);
     check_finite_loss(t, r.stats);
-    // A finite loss can still have a non-finite gradient; name the tensor before the update spreads it.
-    r.grad_sq = sum_squares(grads_.data(), n);
-    if (!std::isfinite(r.grad_sq)) check_finite_slab(t, "gradient", w_.layout, grads_.to_host());
-    const std::vector<std::int32_t> host_ids = download(ids, rows);
-    if (nd > 0) check_finite_puzzle_rows(t, "gradient", download(puzzle_grads, rows * nd), nd, host_ids, true);
-    adam_atan2_step(master(), bf16_params(), grads_.data(), m_.data(), v_.data(), n, t, lr, tc.beta1, tc.beta2,
-                    tc.weight_decay);
-    if (nd > 0)
-      sign_sgd_step(w_.puzzle_emb.data(), d_.num_identifiers, nd, ids, puzzle_grads, rows, puzzle_lr,
-                    tc.puzzle_emb_weight_decay);
-    CudaOps::check_errors();
-    if (!std::isfinite(sum_squares(master(), n)))
+    // A finite loss can still have a non-finite gradient; the tensor is named from the unchanged state.
+    if (!std::isfinite(report->grad_sq)) check_finite_slab(t, "gradient", w_.layout, grads_.to_host());
+    if (!std::isfinite(report->puzzle_grad_sq))
+      check_finite_puzzle_rows(t, "gradient", download(puzzle_grads, rows * nd), nd, download(ids, rows), true);
+    HRM_CHECK(report->gate == 1, "step {}: the CUDA step skipped its update though its checks passed on the host", t);
+    if (!std::isfinite(report->param_sq))
       check_finite_slab(t, "parameter after the update", w_.layout, master_params_to_host());
-    if (nd > 0) {
-      CudaOps::gather_rows(puzzle_rows_.data(), w_.puzzle_emb.data(), ids, rows, nd);
-      check_finite_puzzle_rows(t, "parameter after the update", puzzle_rows_.to_host(), nd, host_ids, true);
-    }
+    if (!std::isfinite(report->puzzle_param_sq))
+      check_finite_puzzle_rows(t, "parameter after the update", puzzle_rows_.to_host(), nd, download(ids, rows), true);
     return r;
   }
 
@@ -125,8 +139,8 @@ template <class T> class CudaTrainStep final : public DeviceStep {
       upload(batch_, batch);
       carry.steps.upload(no_steps.data(), no_steps.size());
       carry.halted.upload(all_halted.data(), all_halted.size());
-      ActStepStats s;
-      for (std::int64_t seg = 0; seg < d_.halt_max_steps; ++seg) s = act_.eval_step(w_, carry, batch_);
+      for (std::int64_t seg = 0; seg < d_.halt_max_steps; ++seg) act_.queue_eval_step(w_, carry, batch_);
+      const ActStepStats s = act_.read_stats();
       CudaOps::check_errors();
       if (keep) {
         const std::vector<std::int32_t> pred = download(act_.predictions().data(), real * d_.seq_len);
@@ -160,6 +174,7 @@ template <class T> class CudaTrainStep final : public DeviceStep {
   DeviceCarry<T> carry_;
   DeviceBatch batch_;
   DeviceBuffer<std::int32_t> min_halt_;
+  StepReporter report_;
 
   // After an error inside the step: the collectives already posted are waited for within
   // HRM_DIST_TIMEOUT_S (the communicator is aborted past it), so that no destructor's cudaFree waits

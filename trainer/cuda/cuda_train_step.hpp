@@ -1,9 +1,10 @@
 // cuda_train_step.hpp: the CUDA trainer's step (a Trainer's DeviceStep, trainer/loop/trainer.hpp):
 // weights, AdamATan2 moments, gradients and the ACT carry live on the device; per step the host
 // uploads the batch and the exploration draws, HrmAct<CudaOps, T> runs the ACT step, then
-// cuda::adam_atan2_step and cuda::sign_sgd_step update the weights (optimizers.hpp). The host reads
-// back the step's ActStepStats, the gradient's and parameters' sums of squares and the puzzle rows
-// for the finiteness checks. Evaluation runs on the device weights too (hrm::evaluate_with).
+// cuda::adam_atan2_step and cuda::sign_sgd_step update the weights (optimizers.hpp) through the
+// gate of the device-side checks; the host waits once, for the step's StepReport (its ActStepStats,
+// the gradient's and parameters' sums of squares, the error word: step_report.hpp). Evaluation runs
+// on the device weights too (hrm::evaluate_with).
 //
 // Several ranks (one GPU each, builds with NCCL): the gradient slab is summed over the ranks during
 // the backward pass and the puzzle rows gathered in rank order (nccl_exchange.hpp), the step's

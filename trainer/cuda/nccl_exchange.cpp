@@ -42,10 +42,11 @@ void NcclExchange::gather_rows(const std::int32_t* ids, const float* grads) {
   if (ndim_ > 0) comm_.allgather(grads, all_grads_.data(), rows_ * ndim_, comm_stream_);
 }
 
-void NcclExchange::finish(const std::string& what) {
+void NcclExchange::join() {
   CUDA_CHECK(cudaEventRecord(posted_, comm_stream_));
   CUDA_CHECK(cudaStreamWaitEvent(stream(), posted_, 0));
-  comm_.wait(comm_stream_, what);
 }
+
+void NcclExchange::wait(const std::string& what) { comm_.wait(comm_stream_, what); }
 
 }  // namespace hrm::cuda

@@ -8,8 +8,9 @@
 //    goes on with the rest of the backward meanwhile.
 //  - The sparse puzzle-embedding rows: every rank's ids (b) and gradients (b x ndim) gathered in rank
 //    order, i.e. the global batch's slot order (gather_rows()), so every rank runs the same sign-SGD.
-//  - finish(): the compute stream waits for everything posted, and the host waits for the
-//    communication stream within HRM_DIST_TIMEOUT_S (a dead peer is a DistError, never a hang).
+//  - join(): the compute stream waits for everything posted (the host does not); wait(): the host
+//    waits for the communication stream within HRM_DIST_TIMEOUT_S (a dead peer is a DistError, never
+//    a hang), at the step's end, before it waits for the compute stream; finish(): both.
 // The parts, their order and NCCL's algorithm are the same every step, so every rank ends a step with
 // identical weights. Constructing one selects this rank's GPU (local rank): it must come before any
 // other CUDA work of the process.
@@ -41,8 +42,14 @@ class NcclExchange {
   // Every rank's ids and gradient rows, in rank order, into all_ids() / all_grads() (size() x rows),
   // after the work queued so far on the compute stream.
   void gather_rows(const std::int32_t* ids, const float* grads);
-  // The compute stream waits for every exchange posted; then the host waits for them (bounded).
-  void finish(const std::string& what);
+  // The compute stream waits for every exchange posted so far.
+  void join();
+  // The host waits for every exchange posted (bounded); `what` names them in the error.
+  void wait(const std::string& what);
+  void finish(const std::string& what) {
+    join();
+    wait(what);
+  }
 
   const std::int32_t* all_ids() const { return all_ids_.data(); }
   const float* all_grads() const { return all_grads_.data(); }

@@ -14,9 +14,9 @@ namespace hrm::cuda {
 namespace {
 
 __global__ void adam_atan2_kernel(float* p, bf16* p_bf16, const float* g, float* m, float* v, i64 n,
-                                  AdamAtan2Scalars<float> s) {
+                                  AdamAtan2Scalars<float> s, const std::int32_t* gate) {
   const i64 i = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= n) return;
+  if (i >= n || (gate && *gate == 0)) return;
   const float gi = g[i];
   const float mi = fmaf(s.mbeta1, gi, fmaf(-s.mbeta1, m[i], m[i]));
   const float vi = fmaf(s.mbeta2, gi * gi, fmaf(-s.mbeta2, v[i], v[i]));
@@ -30,9 +30,9 @@ __global__ void adam_atan2_kernel(float* p, bf16* p_bf16, const float* g, float*
 }
 
 __global__ void sign_sgd_kernel(float* table, i64 table_rows, i64 ndim, const std::int32_t* ids, const float* grads,
-                                i64 rows, float decay, float neg_lr, unsigned* errors) {
+                                i64 rows, float decay, float neg_lr, unsigned* errors, const std::int32_t* gate) {
   const i64 i = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= rows * ndim) return;
+  if (i >= rows * ndim || (gate && *gate == 0)) return;
   const i64 r = i / ndim, j = i % ndim;
   const std::int32_t id = ids[r];
   if (id < 0 || id >= table_rows) {
@@ -59,20 +59,20 @@ double rounded_product(double a, double b) {
 }  // namespace
 
 void adam_atan2_step(float* p, bf16* p_bf16, const float* g, float* m, float* v, i64 n, i64 step, double lr,
-                     double beta1, double beta2, double weight_decay) {
+                     double beta1, double beta2, double weight_decay, const std::int32_t* gate) {
   const AdamAtan2Scalars<float> s = adam_atan2_scalars<float>(step, lr, beta1, beta2, weight_decay);
   if (n == 0) return;
-  adam_atan2_kernel<<<grid_for(n), kThreads, 0, stream()>>>(p, p_bf16, g, m, v, n, s);
+  adam_atan2_kernel<<<grid_for(n), kThreads, 0, stream()>>>(p, p_bf16, g, m, v, n, s, gate);
   HRM_CUDA_CHECK_LAUNCH(adam_atan2_kernel);
 }
 
 void sign_sgd_step(float* table, i64 table_rows, i64 ndim, const std::int32_t* ids, const float* grads, i64 rows,
-                   double lr, double weight_decay) {
+                   double lr, double weight_decay, const std::int32_t* gate) {
   HRM_CHECK(table_rows >= 0 && ndim >= 0 && rows >= 0, "sign_sgd_step: negative size");
   if (rows * ndim == 0) return;
   const float decay = static_cast<float>(1.0 - rounded_product(lr, weight_decay));
   sign_sgd_kernel<<<grid_for(rows * ndim), kThreads, 0, stream()>>>(table, table_rows, ndim, ids, grads, rows, decay,
-                                                                    static_cast<float>(-lr), error_word());
+                                                                    static_cast<float>(-lr), error_word(), gate);
   HRM_CUDA_CHECK_LAUNCH(sign_sgd_kernel);
 }
 

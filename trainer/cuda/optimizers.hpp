@@ -8,6 +8,8 @@
 //   sign_sgd_step:   table (table_rows, ndim) rows named by ids (rows) updated in place (=), the
 //                    gradient rows of one id summed in row order first. An id outside the table
 //                    sets a device error bit (CudaOps::check_errors) and its row is skipped.
+// gate (device memory, may be null: always open): with *gate == 0 the kernels change nothing (the
+// CUDA trainer's checks before the update, step_report.hpp).
 #pragma once
 
 #include <cstdint>
@@ -17,9 +19,10 @@
 namespace hrm::cuda {
 
 void adam_atan2_step(float* p, bf16* p_bf16, const float* g, float* m, float* v, std::int64_t n, std::int64_t step,
-                     double lr, double beta1, double beta2, double weight_decay);
+                     double lr, double beta1, double beta2, double weight_decay, const std::int32_t* gate = nullptr);
 
 void sign_sgd_step(float* table, std::int64_t table_rows, std::int64_t ndim, const std::int32_t* ids,
-                   const float* grads, std::int64_t rows, double lr, double weight_decay);
+                   const float* grads, std::int64_t rows, double lr, double weight_decay,
+                   const std::int32_t* gate = nullptr);
 
 }  // namespace hrm::cuda

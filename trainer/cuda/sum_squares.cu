@@ -32,19 +32,26 @@ __global__ void total_kernel(double* total, const double* partial, int count) {
 
 }  // namespace
 
-double sum_squares(const float* x, i64 n) {
-  if (n == 0) return 0;
+void sum_squares_into(double* total, const float* x, i64 n) {
+  if (n == 0) {
+    CUDA_CHECK(cudaMemsetAsync(total, 0, sizeof(double), stream()));
+    return;
+  }
   const int blocks = static_cast<int>(std::min<i64>(kSumBlocks, (n + kThreads - 1) / kThreads));
-  Scratch partial((blocks + 1) * sizeof(double));
-  double* p = partial.as<double>();
-  partial_sums_kernel<<<blocks, kThreads, 0, stream()>>>(p + 1, x, n);
+  Scratch partial(blocks * sizeof(double));
+  partial_sums_kernel<<<blocks, kThreads, 0, stream()>>>(partial.as<double>(), x, n);
   HRM_CUDA_CHECK_LAUNCH(partial_sums_kernel);
-  total_kernel<<<1, 1, 0, stream()>>>(p, p + 1, blocks);
+  total_kernel<<<1, 1, 0, stream()>>>(total, partial.as<double>(), blocks);
   HRM_CUDA_CHECK_LAUNCH(total_kernel);
-  double total = 0;
-  CUDA_CHECK(cudaMemcpyAsync(&total, p, sizeof total, cudaMemcpyDeviceToHost, stream()));
+}
+
+double sum_squares(const float* x, i64 n) {
+  Scratch total(sizeof(double));
+  sum_squares_into(total.as<double>(), x, n);
+  double host = 0;
+  CUDA_CHECK(cudaMemcpyAsync(&host, total.as<double>(), sizeof host, cudaMemcpyDeviceToHost, stream()));
   CUDA_CHECK(cudaStreamSynchronize(stream()));
-  return total;
+  return host;
 }
 
 }  // namespace hrm::cuda

@@ -1,5 +1,6 @@
-// sum_squares.hpp: sum of x^2 over a device array, in float64, returned to the host (synchronises:
-// once per step, for the logged gradient norm and the finiteness checks of the CUDA trainer).
+// sum_squares.hpp: sum of x^2 over a device array, in float64: sum_squares_into writes it to device
+// memory (queued, no synchronisation: the CUDA trainer's gradient norm and finiteness checks, read
+// back with its StepReport), sum_squares returns it to the host (synchronises; tests).
 // Deterministic: per-block partial sums in a fixed tree, then the partials summed in block order.
 // Host C++: includable without nvcc.
 #pragma once
@@ -8,6 +9,7 @@
 
 namespace hrm::cuda {
 
+void sum_squares_into(double* total, const float* x, std::int64_t n);
 double sum_squares(const float* x, std::int64_t n);
 
 }  // namespace hrm::cuda

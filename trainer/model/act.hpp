@@ -9,7 +9,8 @@
 // Exploration draws are an input (min_halt_steps), so the caller owns the randomness.
 // Every array (weights, carry, batch, min_halt_steps, gradients) is in the backend's memory
 // (Ops::Memory); the per-slot work is the contract's act_* ops, and a step reads back one
-// ActStepStats (Ops::download) at its end.
+// ActStepStats (Ops::download) at its end. queue_train_step / queue_eval_step leave the stats in
+// stats() instead, for a device step that reads them back with everything else (one synchronisation).
 #pragma once
 
 #include <cstdint>
@@ -73,6 +74,12 @@ template <class Ops, class T> class HrmAct {
   ActStepStats train_step(const Weights& w, Carry& carry, const Batch& incoming, const std::int32_t* min_halt_steps,
                           double loss_scale, ops::acc_t<T>* g, ops::acc_t<T>* d_puzzle_rows,
                           const GradsReady& grads_ready = {}) {
+    queue_train_step(w, carry, incoming, min_halt_steps, loss_scale, g, d_puzzle_rows, grads_ready);
+    return read_stats();
+  }
+  void queue_train_step(const Weights& w, Carry& carry, const Batch& incoming, const std::int32_t* min_halt_steps,
+                        double loss_scale, ops::acc_t<T>* g, ops::acc_t<T>* d_puzzle_rows,
+                        const GradsReady& grads_ready = {}) {
     start_segment(w, carry, incoming);
     model_.forward(w, carry.zH.data(), carry.zL.data(), carry.data.inputs.data(), puzzle_rows_.data(), true,
                    logits_.data(), q_.data());
@@ -99,11 +106,14 @@ template <class Ops, class T> class HrmAct {
     Ops::token_loss_backward(dlogits_.data(), logits_.data(), carry.data.labels.data(), seq_scale_.data(), b_,
                              d_.seq_len, d_.vocab, d_.loss);
     model_.backward(w, g, d_puzzle_rows, dlogits_.data(), dq_.data(), grads_ready);
-    return read_stats();
   }
 
   // One evaluation segment: slots halt only at halt_max_steps, no Q target, no gradients.
   ActStepStats eval_step(const Weights& w, Carry& carry, const Batch& incoming) {
+    queue_eval_step(w, carry, incoming);
+    return read_stats();
+  }
+  void queue_eval_step(const Weights& w, Carry& carry, const Batch& incoming) {
     start_segment(w, carry, incoming);
     model_.forward(w, carry.zH.data(), carry.zL.data(), carry.data.inputs.data(), puzzle_rows_.data(), false,
                    logits_.data(), q_.data());
@@ -112,7 +122,13 @@ template <class Ops, class T> class HrmAct {
                             d_.vocab, d_.loss);
     Ops::act_metrics(stats_.data(), seq_.data(), q_.data(), target_.data(), carry.halted.data(), carry.steps.data(),
                      b_, false);
-    return read_stats();
+  }
+
+  // The last step's stats: waits for the work queued so far.
+  ActStepStats read_stats() const {
+    ActStepStats s;
+    Ops::download(&s, stats_.data(), 1);
+    return s;
   }
 
   const Buffer<T>& logits() const { return logits_; }              // (b*S, V) of the last step
@@ -120,6 +136,7 @@ template <class Ops, class T> class HrmAct {
   const Buffer<ops::acc_t<T>>& target_q_continue() const { return target_; }  // (b)
   const Buffer<std::int32_t>& predictions() const { return argmax_; }  // (b, S)
   const Buffer<ops::SeqLoss>& seq_losses() const { return seq_; }
+  const Buffer<ActStepStats>& stats() const { return stats_; }  // (1) of the last step, in Ops::Memory
   HrmModel<Ops, T>& model() { return model_; }
 
  private:
@@ -130,12 +147,6 @@ template <class Ops, class T> class HrmAct {
                    in.labels.data(), in.puzzle_ids.data(), b_, d_.tokens, d_.hidden, d_.seq_len);
     if (d_.puzzle_ndim > 0)
       Ops::gather_rows(puzzle_rows_.data(), w.puzzle_emb.data(), c.data.puzzle_ids.data(), b_, d_.puzzle_ndim);
-  }
-
-  ActStepStats read_stats() const {
-    ActStepStats s;
-    Ops::download(&s, stats_.data(), 1);
-    return s;
   }
 
   HrmDims d_;
